@@ -1,0 +1,144 @@
+"""Counter-based random streams shared by every backend.
+
+A stream is a 64-bit key; draw ``n`` of stream ``k`` is ``mix64(k + (n + 1)·γ)`` with the
+SplitMix64 finaliser ``mix64`` and γ = 0x9E3779B97F4A7C15 (Steele, Lea & Flood 2014).  Keys are
+derived hierarchically, e.g. ``derive(derive(derive(root(seed), SIMULATE), replica), step)``, so a
+draw depends only on (seed, purpose, replica, step, position in the step) and never on which thread
+or device computes it.  The same arithmetic is written three times: Python integers (readable
+reference), Numba (``*_nb``) and CUDA C (:data:`CUDA_SOURCE`); tests check that they agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "GAMMA",
+    "MASK64",
+    "Purpose",
+    "mix64",
+    "derive",
+    "root_key",
+    "stream_key",
+    "bits",
+    "uniform",
+    "mix64_nb",
+    "derive_nb",
+    "uniform_nb",
+    "uniform_array",
+    "CUDA_SOURCE",
+]
+
+MASK64 = (1 << 64) - 1
+GAMMA = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+_INV53 = 2.0**-53
+
+
+class Purpose:
+    """Top-level stream identifiers: one independent family of streams per use."""
+
+    SIMULATE = 1
+    INIT = 2
+    GIBBS = 3
+    BATCH = 4
+    CHAIN_INIT = 5
+
+
+def mix64(z: int) -> int:
+    """SplitMix64 finaliser (a bijection on 64-bit integers)."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * _M1) & MASK64
+    z = ((z ^ (z >> 27)) * _M2) & MASK64
+    return z ^ (z >> 31)
+
+
+def derive(key: int, index: int) -> int:
+    """Child key number ``index`` of ``key``."""
+    return mix64(key ^ mix64(((index + 1) * GAMMA) & MASK64))
+
+
+def root_key(seed: int) -> int:
+    """Root key of a user seed (any non-negative integer below 2**64)."""
+    return mix64(int(seed) & MASK64)
+
+
+def stream_key(seed: int, *path: int) -> int:
+    """Key reached from ``root_key(seed)`` by deriving along ``path``."""
+    key = root_key(seed)
+    for index in path:
+        key = derive(key, int(index))
+    return key
+
+
+def bits(key: int, counter: int) -> int:
+    """64 random bits: draw number ``counter`` of stream ``key``."""
+    return mix64((key + (counter + 1) * GAMMA) & MASK64)
+
+
+def uniform(key: int, counter: int) -> float:
+    """Uniform double in [0, 1) with 53 random bits."""
+    return (bits(key, counter) >> 11) * _INV53
+
+
+# --- Numba versions (identical arithmetic on uint64) -------------------------------------------
+
+_GAMMA_U = np.uint64(GAMMA)
+_M1_U = np.uint64(_M1)
+_M2_U = np.uint64(_M2)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_ONE = np.uint64(1)
+
+
+@njit(inline="always", cache=True)
+def mix64_nb(z):
+    z = (z ^ (z >> _S30)) * _M1_U
+    z = (z ^ (z >> _S27)) * _M2_U
+    return z ^ (z >> _S31)
+
+
+@njit(inline="always", cache=True)
+def derive_nb(key, index):
+    return mix64_nb(key ^ mix64_nb((np.uint64(index) + _ONE) * _GAMMA_U))
+
+
+@njit(inline="always", cache=True)
+def uniform_nb(key, counter):
+    z = mix64_nb(key + (np.uint64(counter) + _ONE) * _GAMMA_U)
+    return np.float64(z >> _S11) * _INV53
+
+
+# --- array-module version (NumPy or CuPy), for vectorised samplers -----------------------------
+
+
+def uniform_array(xp, keys, counters):
+    """Vectorised :func:`uniform` for arrays of keys and counters (broadcast), any array module."""
+    keys = xp.asarray(keys, dtype=xp.uint64)
+    counters = xp.asarray(counters, dtype=xp.uint64)
+    z = keys + (counters + xp.uint64(1)) * xp.uint64(GAMMA)
+    z = (z ^ (z >> xp.uint64(30))) * xp.uint64(_M1)
+    z = (z ^ (z >> xp.uint64(27))) * xp.uint64(_M2)
+    z = z ^ (z >> xp.uint64(31))
+    return (z >> xp.uint64(11)).astype(xp.float64) * _INV53
+
+
+CUDA_SOURCE = r"""
+typedef unsigned long long u64;
+__device__ __forceinline__ u64 dbd_mix64(u64 z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+__device__ __forceinline__ u64 dbd_derive(u64 key, u64 index) {
+    return dbd_mix64(key ^ dbd_mix64((index + 1ULL) * 0x9E3779B97F4A7C15ULL));
+}
+__device__ __forceinline__ double dbd_uniform(u64 key, u64 counter) {
+    u64 z = dbd_mix64(key + (counter + 1ULL) * 0x9E3779B97F4A7C15ULL);
+    return (double)(z >> 11) * 1.1102230246251565e-16;
+}
+"""
