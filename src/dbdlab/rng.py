@@ -49,7 +49,7 @@ class Purpose:
 
 def mix64(z: int) -> int:
     """SplitMix64 finaliser (a bijection on 64-bit integers)."""
-    z &= MASK64
+    z = int(z) & MASK64
     z = ((z ^ (z >> 30)) * _M1) & MASK64
     z = ((z ^ (z >> 27)) * _M2) & MASK64
     return z ^ (z >> 31)
@@ -57,7 +57,7 @@ def mix64(z: int) -> int:
 
 def derive(key: int, index: int) -> int:
     """Child key number ``index`` of ``key``."""
-    return mix64(key ^ mix64(((index + 1) * GAMMA) & MASK64))
+    return mix64(int(key) ^ mix64(((int(index) + 1) * GAMMA) & MASK64))
 
 
 def root_key(seed: int) -> int:
@@ -75,7 +75,7 @@ def stream_key(seed: int, *path: int) -> int:
 
 def bits(key: int, counter: int) -> int:
     """64 random bits: draw number ``counter`` of stream ``key``."""
-    return mix64((key + (counter + 1) * GAMMA) & MASK64)
+    return mix64((int(key) + (int(counter) + 1) * GAMMA) & MASK64)
 
 
 def uniform(key: int, counter: int) -> float:

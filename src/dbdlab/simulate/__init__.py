@@ -1,0 +1,166 @@
+"""Stochastic lattice reaction–diffusion simulation (the authors' algorithm, reference notes §1).
+
+:func:`simulate` runs an ensemble of replicas and returns an :class:`xarray.Dataset`.  Kernels:
+``_numba`` (CPU, parallel over replicas), ``_cupy`` (GPU, one thread per replica) and
+``_reference`` (readable Python that defines the algorithm and the order of random draws).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..backend import resolve_backend
+from ..initial import FullyVisible1D, GivenLattices, RandomCounts
+from ..lattice import Lattice
+from ..reactions import ReactionNetwork
+from ..rng import Purpose, stream_key
+
+__all__ = ["simulate", "SELECTIONS", "progress_enabled"]
+
+SELECTIONS = ("reference", "uniform")
+_INIT_TYPES = (RandomCounts, FullyVisible1D, GivenLattices)
+
+
+def progress_enabled(progress: bool | None) -> bool:
+    """Resolve the ``progress`` argument: ``None`` means on, except in CI or if
+    ``DBDLAB_PROGRESS=0``."""
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("DBDLAB_PROGRESS", "") not in ("",):
+        return os.environ["DBDLAB_PROGRESS"] not in ("0", "false", "no")
+    return not os.environ.get("CI")
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _resolve_init(init, lattice: Lattice, network: ReactionNetwork):
+    if init is None:
+        raise ValueError("init must be given: a {species: count} mapping, RandomCounts, "
+                         "FullyVisible1D or GivenLattices")
+    if isinstance(init, Mapping):
+        init = RandomCounts(dict(init))
+    elif isinstance(init, np.ndarray):
+        init = GivenLattices(init)
+    if not isinstance(init, _INIT_TYPES):
+        raise TypeError(f"init: unsupported type {type(init).__name__}")
+    init.validate(lattice, network)
+    return init
+
+
+def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: float,
+             replicas: int = 1, init=None, seed: int = 0, *, periodic: bool = False,
+             selection: str = "reference", backend: str | None = None,
+             store_lattices: bool = True, progress: bool | None = None,
+             replica_offset: int = 0, chunk: int | None = None):
+    """Simulate an ensemble of lattice reaction–diffusion trajectories.
+
+    Each step of length ``dt`` executes the unimolecular (Gillespie) events due before
+    ``T + dt`` and then lets every molecule attempt one hop to a random neighbour, reacting on
+    encounter (reference notes §1.2; the lattice diffusion constant is ``1/(2·d·dt)``).
+
+    Parameters
+    ----------
+    network
+        Species and reactions (see :mod:`dbdlab.networks` for the papers' systems).
+    shape
+        Lattice shape, 1 to 3 axes.
+    steps
+        Number of recorded time points ``t = 0, dt, …, (steps−1)·dt`` (the reference writes the
+        state *before* each of its ``n_steps`` steps, so this equals its ``n_steps``).
+    dt
+        Timestep (> 0).
+    replicas
+        Number of independent trajectories.
+    init
+        Initial state: ``{species: count}``, :class:`~dbdlab.initial.RandomCounts`,
+        :class:`~dbdlab.initial.FullyVisible1D`, :class:`~dbdlab.initial.GivenLattices` or an
+        int8 array of codes.
+    seed
+        Non-negative integer seed.  Replica ``i`` uses the streams of replica id
+        ``replica_offset + i``, so ensembles can be extended without changing earlier replicas.
+    periodic
+        Periodic boundaries (else reflecting walls).
+    selection
+        ``"reference"``: the authors' row/plane-biased random choices (§1.7) for the hop order,
+        the reacting molecule and the birth site; ``"uniform"``: uniform choices.
+    backend
+        ``"numba"``, ``"cupy"``, ``"numpy"`` (the slow reference) or ``None`` (``DBDLAB_BACKEND``
+        / auto).
+    store_lattices
+        Keep every lattice (``lattice(replica, time, x[, y[, z]])``, int8); otherwise only counts
+        and pair moments are kept.
+    progress
+        Show a progress bar (default: on, except when ``CI`` is set).
+    replica_offset
+        First replica id.
+    chunk
+        Time points per kernel call (progress granularity); default about 1/50 of ``steps``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``counts(replica, time, species)``, nearest-neighbour pair moments
+        ``nn(replica, time, pair)`` (and ``nnn`` in 2D/3D) counted with the simulation's own
+        boundary, ``lattice`` if stored, per-replica initial-condition variables, and
+        provenance attributes.
+    """
+    if not isinstance(network, ReactionNetwork):
+        raise TypeError(f"network must be a ReactionNetwork, got {type(network).__name__}")
+    lattice = Lattice(tuple(shape), periodic)
+    if lattice.n_sites < 2:
+        raise ValueError(f"shape {lattice.shape} has fewer than two sites")
+    if periodic and min(lattice.shape) < 2:
+        raise ValueError(f"shape {lattice.shape}: periodic axes need at least two sites")
+    steps = _check_int("steps", steps, 1)
+    replicas = _check_int("replicas", replicas, 1)
+    seed = _check_int("seed", seed, 0)
+    replica_offset = _check_int("replica_offset", replica_offset, 0)
+    if not (isinstance(dt, (int, float, np.floating)) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a finite positive number, got {dt!r}")
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
+    if chunk is not None:
+        chunk = _check_int("chunk", chunk, 1)
+    init = _resolve_init(init, lattice, network)
+    backend = resolve_backend(backend)
+
+    biased = selection == "reference"
+    replica_ids = np.arange(replica_offset, replica_offset + replicas)
+    initial = init.build(lattice, network, seed, replica_ids, biased)
+    keys = [stream_key(seed, Purpose.SIMULATE, int(r)) for r in replica_ids]
+    tables = network.tables()
+
+    if backend == "numpy":
+        from ._reference import simulate_reference
+
+        lattices, counts = simulate_reference(lattice, tables, len(network.species), initial,
+                                              keys, steps, float(dt), biased)
+        chunks = [(lattices, counts)]
+    else:
+        if backend == "cupy":
+            from ._cupy import CupyRunner as Runner
+        else:
+            from ._numba_runner import NumbaRunner as Runner
+        runner = Runner(lattice, tables, len(network.species), initial, keys, steps, float(dt),
+                        biased, store_lattices)
+        chunks = runner.run(chunk or max(1, steps // 50), progress_enabled(progress),
+                            f"simulate {network.name}")
+
+    from ._dataset import build_dataset
+
+    return build_dataset(network, lattice, chunks, init, replicas, replica_ids, steps,
+                         float(dt), store_lattices,
+                         attrs={"seed": seed, "selection": selection, "backend": backend,
+                                "init": init.describe(), "network": network.to_json(),
+                                "rates": json.dumps([str(r) for r in network.reactions])})

@@ -1,0 +1,444 @@
+"""Numba kernels of the lattice simulator (CPU, parallel over replicas).
+
+One replica is advanced by one thread, so results do not depend on the thread count.  The
+algorithm and the order of random draws are defined in :mod:`dbdlab.simulate._reference`; this file
+is its fast twin and must stay draw-for-draw identical to it (tests check exact equality).
+
+Hot-loop design (DESIGN §8): counter-based RNG inlined, no ``%`` (neighbour tables are
+precomputed), int8 states, per-replica work arrays allocated once per call, and O(1) random
+picks from the hop sweep's "todo" set through a hierarchical bag (planes → rows → sites) with
+swap-with-last removal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import derive_nb, uniform_nb
+
+_MAX_FISSION_TRIES = 20
+
+
+# --- hierarchical bag of sites: uniform pick over planes, then rows, then sites ---------------
+
+
+@njit(inline="always", cache=True)
+def _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
+             rows_per_plane, row_size):
+    g = site // row_size
+    if rowlen[g] == 0:
+        p = g // rows_per_plane
+        if nrows[p] == 0:
+            planes[nplanes[0]] = p
+            planepos[p] = nplanes[0]
+            nplanes[0] += 1
+        prow[p * rows_per_plane + nrows[p]] = g
+        rowpos[g] = nrows[p]
+        nrows[p] += 1
+    elem[g * row_size + rowlen[g]] = site
+    pos[site] = rowlen[g]
+    rowlen[g] += 1
+
+
+@njit(inline="always", cache=True)
+def _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
+                rows_per_plane, row_size):
+    g = site // row_size
+    i = pos[site]
+    last = elem[g * row_size + rowlen[g] - 1]
+    elem[g * row_size + i] = last
+    pos[last] = i
+    rowlen[g] -= 1
+    pos[site] = -1
+    if rowlen[g] == 0:
+        p = g // rows_per_plane
+        j = rowpos[g]
+        lastrow = prow[p * rows_per_plane + nrows[p] - 1]
+        prow[p * rows_per_plane + j] = lastrow
+        rowpos[lastrow] = j
+        nrows[p] -= 1
+        if nrows[p] == 0:
+            k = planepos[p]
+            lastplane = planes[nplanes[0] - 1]
+            planes[k] = lastplane
+            planepos[lastplane] = k
+            nplanes[0] -= 1
+
+
+@njit(inline="always", cache=True)
+def _split(u, n):
+    """Index ``floor(u·n)`` and the leftover fraction, which is again uniform on [0, 1)."""
+    x = u * n
+    i = int(x)
+    if i >= n:
+        i = n - 1
+    return i, x - i
+
+
+@njit(inline="always", cache=True)
+def _bag_pick(u, elem, rowlen, prow, nrows, planes, nplanes, rows_per_plane, row_size):
+    i, u = _split(u, nplanes[0])
+    p = planes[i]
+    i, u = _split(u, nrows[p])
+    g = prow[p * rows_per_plane + i]
+    i, u = _split(u, rowlen[g])
+    return elem[g * row_size + i], u
+
+
+# --- picks of a site holding a given code, from per-row / per-plane counts --------------------
+
+
+@njit(cache=True)
+def _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size):
+    cnt_row[:] = 0
+    cnt_plane[:] = 0
+    n_rows = occ.shape[0] // row_size
+    for g in range(n_rows):
+        base = g * row_size
+        for c in range(row_size):
+            cnt_row[occ[base + c] * n_rows + g] += 1
+    n_planes = n_rows // rows_per_plane
+    for code in range(n_codes):
+        for p in range(n_planes):
+            total = 0
+            for r in range(rows_per_plane):
+                total += cnt_row[code * n_rows + p * rows_per_plane + r]
+            cnt_plane[code * n_planes + p] = total
+
+
+@njit(cache=True)
+def _pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased, rows_per_plane, row_size):
+    """Site of a random molecule of ``code`` (0 = a random empty site), or −1 if there is none.
+
+    ``biased``: uniform plane among planes with a candidate, then row, then site (the reference's
+    choice, §1.7).  Otherwise uniform over all candidates (index order).
+    """
+    n_rows = occ.shape[0] // row_size
+    n_planes = n_rows // rows_per_plane
+    if n_total <= 0:
+        return -1
+    crow = code * n_rows
+    cpl = code * n_planes
+    if biased:
+        nz = 0
+        for p in range(n_planes):
+            if cnt_plane[cpl + p] > 0:
+                nz += 1
+        k, u = _split(u, nz)
+        p = 0
+        for p in range(n_planes):
+            if cnt_plane[cpl + p] > 0:
+                if k == 0:
+                    break
+                k -= 1
+        nz = 0
+        for r in range(rows_per_plane):
+            if cnt_row[crow + p * rows_per_plane + r] > 0:
+                nz += 1
+        k, u = _split(u, nz)
+        g = p * rows_per_plane
+        for r in range(rows_per_plane):
+            g = p * rows_per_plane + r
+            if cnt_row[crow + g] > 0:
+                if k == 0:
+                    break
+                k -= 1
+        k, u = _split(u, cnt_row[crow + g])
+    else:
+        k, u = _split(u, n_total)
+        p = 0
+        for p in range(n_planes):
+            c = cnt_plane[cpl + p]
+            if k < c:
+                break
+            k -= c
+        g = p * rows_per_plane
+        for r in range(rows_per_plane):
+            g = p * rows_per_plane + r
+            c = cnt_row[crow + g]
+            if k < c:
+                break
+            k -= c
+    base = g * row_size
+    for c in range(row_size):
+        if occ[base + c] == code:
+            if k == 0:
+                return base + c
+            k -= 1
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _set_site(site, new, occ, n_total, cnt_row, cnt_plane, counts_valid, rows_per_plane,
+              row_size):
+    old = occ[site]
+    occ[site] = new
+    n_total[old] -= 1
+    n_total[new] += 1
+    if counts_valid:
+        n_rows = occ.shape[0] // row_size
+        n_planes = n_rows // rows_per_plane
+        g = site // row_size
+        p = g // rows_per_plane
+        cnt_row[old * n_rows + g] -= 1
+        cnt_row[new * n_rows + g] += 1
+        cnt_plane[old * n_planes + p] -= 1
+        cnt_plane[new * n_planes + p] += 1
+
+
+# --- one replica ------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1, uni_rate,
+              uni_auto):
+    """Draw the next unimolecular event (Gillespie direct method, §1.3)."""
+    n_uni = uni_kind.shape[0]
+    total = 0.0
+    for r in range(n_uni):
+        total += _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto)
+    if total <= 0.0:
+        return -1, 0.0, counter
+    u1 = uniform_nb(key, counter)
+    u2 = uniform_nb(key, counter + 1)
+    counter += 2
+    target = u1 * total
+    chosen = -1
+    cumulative = 0.0
+    for r in range(n_uni):
+        a = _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto)
+        if a > 0.0:
+            chosen = r
+            cumulative += a
+            if target < cumulative:
+                break
+    return chosen, t_now - np.log(1.0 - u2) / total, counter
+
+
+@njit(inline="always", cache=True)
+def _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto):
+    if uni_kind[r] == 3:  # creation 0 -> A
+        if uni_auto[r]:
+            n = n_total[uni_product1[r]]
+            return uni_rate[r] * (n if n > 0 else 1)
+        return uni_rate[r]
+    return uni_rate[r] * n_total[uni_reactant[r]]
+
+
+@njit(cache=True)
+def _execute(rxn, key, counter, occ, n_total, cnt_row, cnt_plane, biased, rows_per_plane,
+             row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2):
+    """Carry out unimolecular reaction ``rxn`` (§1.4); returns the new draw counter."""
+    kind = uni_kind[rxn]
+    if kind == 3:
+        u = uniform_nb(key, counter)
+        counter += 1
+        site = _pick_code(u, 0, occ, cnt_row, cnt_plane, n_total[0], biased, rows_per_plane,
+                          row_size)
+        if site >= 0:
+            _set_site(site, uni_product1[rxn], occ, n_total, cnt_row, cnt_plane, True,
+                      rows_per_plane, row_size)
+        return counter
+    reactant = uni_reactant[rxn]
+    if kind == 2:
+        for _ in range(_MAX_FISSION_TRIES):
+            u = uniform_nb(key, counter)
+            counter += 1
+            site = _pick_code(u, reactant, occ, cnt_row, cnt_plane, n_total[reactant], biased,
+                              rows_per_plane, row_size)
+            if site < 0:
+                return counter
+            free = 0
+            for j in range(nnbr[site]):
+                if occ[nbr[site, j]] == 0:
+                    free += 1
+            if free == 0:
+                continue
+            u = uniform_nb(key, counter)
+            counter += 1
+            k, u = _split(u, free)
+            target = -1
+            for j in range(nnbr[site]):
+                if occ[nbr[site, j]] == 0:
+                    if k == 0:
+                        target = nbr[site, j]
+                        break
+                    k -= 1
+            _set_site(site, uni_product1[rxn], occ, n_total, cnt_row, cnt_plane, True,
+                      rows_per_plane, row_size)
+            _set_site(target, uni_product2[rxn], occ, n_total, cnt_row, cnt_plane, True,
+                      rows_per_plane, row_size)
+            return counter
+        return counter
+    u = uniform_nb(key, counter)
+    counter += 1
+    site = _pick_code(u, reactant, occ, cnt_row, cnt_plane, n_total[reactant], biased,
+                      rows_per_plane, row_size)
+    if site >= 0:
+        new = uni_product1[rxn] if kind == 1 else 0
+        _set_site(site, new, occ, n_total, cnt_row, cnt_plane, True, rows_per_plane, row_size)
+    return counter
+
+
+@njit(cache=True)
+def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_rows_per_plane,
+          bag_row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2, uni_rate,
+          uni_auto, pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2,
+          cnt_row, cnt_plane, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos):
+    """One timestep (§1.2): unimolecular Gillespie events up to T + dt, then one hop sweep.
+
+    ``state`` = [pending reaction (−1 none), its firing time, current time T].
+    """
+    n_codes = n_total.shape[0]
+    counter = 0
+    t_now = state[2]
+    t_end = t_now + dt
+    if uni_kind.shape[0] > 0:
+        pending = int(state[0])
+        t_next = state[1]
+        if pending < 0:
+            pending, t_next, counter = _schedule(key, counter, t_now, n_total, uni_kind,
+                                                 uni_reactant, uni_product1, uni_rate, uni_auto)
+        counts_valid = False
+        while pending >= 0 and t_next < t_end:
+            if not counts_valid:
+                _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size)
+                counts_valid = True
+            counter = _execute(pending, key, counter, occ, n_total, cnt_row, cnt_plane, biased,
+                               rows_per_plane, row_size, nbr, nnbr, uni_kind, uni_reactant,
+                               uni_product1, uni_product2)
+            t_now = t_next
+            pending, t_next, counter = _schedule(key, counter, t_now, n_total, uni_kind,
+                                                 uni_reactant, uni_product1, uni_rate, uni_auto)
+        state[0] = pending
+        state[1] = t_next
+    state[2] = t_end
+
+    # hop sweep (§1.5): every molecule present now attempts one hop, in random order
+    nplanes[0] = 0
+    nrows[:] = 0
+    rowlen[:] = 0
+    n_sites = occ.shape[0]
+    for site in range(n_sites):
+        pos[site] = -1
+        if occ[site] != 0:
+            _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
+                     bag_rows_per_plane, bag_row_size)
+    while nplanes[0] > 0:
+        u = uniform_nb(key, counter)
+        counter += 1
+        site, u = _bag_pick(u, elem, rowlen, prow, nrows, planes, nplanes, bag_rows_per_plane,
+                            bag_row_size)
+        _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
+                    bag_rows_per_plane, bag_row_size)
+        k, u = _split(u, nnbr[site])
+        target = nbr[site, k]
+        mover = occ[site]
+        partner = occ[target]
+        if partner == 0:
+            occ[target] = mover
+            occ[site] = 0
+            continue
+        pair = mover * n_codes + partner
+        for j in range(pair_len[pair]):
+            rxn = pair_rxn[pair_start[pair] + j]
+            u = uniform_nb(key, counter)
+            counter += 1
+            if u < enc_prob[rxn]:
+                if pos[target] >= 0:
+                    _bag_remove(target, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes,
+                                planepos, bag_rows_per_plane, bag_row_size)
+                n_total[mover] -= 1
+                n_total[partner] -= 1
+                n_total[0] += 2
+                if enc_nprod[rxn] >= 1:
+                    occ[target] = enc_p1[rxn]
+                    n_total[enc_p1[rxn]] += 1
+                    n_total[0] -= 1
+                else:
+                    occ[target] = 0
+                if enc_nprod[rxn] == 2:
+                    occ[site] = enc_p2[rxn]
+                    n_total[enc_p2[rxn]] += 1
+                    n_total[0] -= 1
+                else:
+                    occ[site] = 0
+                break
+
+
+@njit(parallel=True, cache=True)
+def advance(occ, n_total, state, keys, first_frame, n_frames, last_frame, out_lattice,
+            out_counts, store, dt, biased, rows_per_plane, row_size, bag_rows_per_plane,
+            bag_row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2,
+            uni_rate, uni_auto, pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1,
+            enc_p2):
+    """Record frames ``first_frame … first_frame+n_frames−1`` of every replica, stepping between.
+
+    Frame ``f`` is the state at time ``f·dt`` before step ``f+1`` (§1.1); no step follows the
+    ``last_frame``.  ``occ``, ``n_total`` and ``state`` are updated in place so that a run can be
+    continued by another call.
+    """
+    n_rep, n_sites = occ.shape
+    n_codes = n_total.shape[1]
+    n_rows = n_sites // row_size
+    n_planes = n_rows // rows_per_plane
+    n_bag_rows = n_sites // bag_row_size
+    n_bag_planes = n_bag_rows // bag_rows_per_plane
+    for r in prange(n_rep):
+        cnt_row = np.empty(n_codes * n_rows, dtype=np.int32)
+        cnt_plane = np.empty(n_codes * n_planes, dtype=np.int32)
+        elem = np.empty(n_sites, dtype=np.int32)
+        rowlen = np.zeros(n_bag_rows, dtype=np.int32)
+        pos = np.empty(n_sites, dtype=np.int32)
+        prow = np.empty(n_bag_rows, dtype=np.int32)
+        nrows = np.zeros(n_bag_planes, dtype=np.int32)
+        rowpos = np.empty(n_bag_rows, dtype=np.int32)
+        planes = np.empty(n_bag_planes, dtype=np.int32)
+        nplanes = np.zeros(1, dtype=np.int32)
+        planepos = np.empty(n_bag_planes, dtype=np.int32)
+        occ_r = occ[r]
+        total_r = n_total[r]
+        state_r = state[r]
+        for i in range(n_frames):
+            frame = first_frame + i
+            if store:
+                out_lattice[r, i, :] = occ_r
+            for code in range(1, n_codes):
+                out_counts[r, i, code - 1] = total_r[code]
+            if frame < last_frame:
+                key = derive_nb(keys[r], frame)
+                _step(key, occ_r, total_r, state_r, dt, biased, rows_per_plane, row_size,
+                      bag_rows_per_plane, bag_row_size, nbr, nnbr, uni_kind, uni_reactant,
+                      uni_product1, uni_product2, uni_rate, uni_auto, pair_start, pair_len,
+                      pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2, cnt_row, cnt_plane, elem,
+                      rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos)
+
+
+@njit(parallel=True, cache=True)
+def place_counts(occ, keys, species_counts, biased, rows_per_plane, row_size):
+    """Fill empty lattices with exact numbers of molecules at random empty sites (§1.6).
+
+    Species are placed in code order, one molecule at a time, each on a random empty site chosen
+    with the simulation's selection rule.  ``occ`` must be all zero on entry.
+    """
+    n_rep, n_sites = occ.shape
+    n_codes = species_counts.shape[0] + 1
+    n_rows = n_sites // row_size
+    n_planes = n_rows // rows_per_plane
+    for r in prange(n_rep):
+        occ_r = occ[r]
+        cnt_row = np.empty(n_codes * n_rows, dtype=np.int32)
+        cnt_plane = np.empty(n_codes * n_planes, dtype=np.int32)
+        n_total = np.zeros(n_codes, dtype=np.int64)
+        n_total[0] = n_sites
+        _count_rows(occ_r, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size)
+        counter = 0
+        for code in range(1, n_codes):
+            for _ in range(species_counts[code - 1]):
+                u = uniform_nb(keys[r], counter)
+                counter += 1
+                site = _pick_code(u, 0, occ_r, cnt_row, cnt_plane, n_total[0], biased,
+                                  rows_per_plane, row_size)
+                _set_site(site, code, occ_r, n_total, cnt_row, cnt_plane, True, rows_per_plane,
+                          row_size)
