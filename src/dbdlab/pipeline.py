@@ -1,0 +1,276 @@
+"""Profiles and the papermill runner behind ``dbdlab run`` (DESIGN §6).
+
+A *profile* maps each notebook stem to the parameters papermill injects after the notebook's
+cell tagged ``parameters``.  The defaults written in that cell are the ``quick`` profile (small
+sizes; the whole set runs in minutes on two cores, as in CI), so ``quick`` entries are usually
+empty; ``paper`` sets the papers' sizes.
+
+Notebooks are executed in the order of :data:`NOTEBOOKS` with the repository root as working
+directory, so the results they save under ``data/`` land in the repository's ``data/``.  The
+executed copies go to ``book/notebooks/``, which is what the book is built from.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from dbdlab.store import find_repo_root
+
+__all__ = [
+    "NOTEBOOKS",
+    "PROFILES",
+    "NotebookExecutionError",
+    "available_notebooks",
+    "run_notebooks",
+]
+
+NOTEBOOKS: list[str] = [
+    "01_simulation",
+    "02_maxent_init",
+    "03_annihilation_rbm",
+    "04_rossler",
+    "05_lotka_volterra_dbm",
+    "06_closure_analysis",
+]
+
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "quick": {
+        "01_simulation": {},
+    },
+    "paper": {
+        "01_simulation": {"profile": "paper"},
+    },
+}
+
+NOTEBOOK_DIR = "notebooks"
+
+
+class NotebookExecutionError(RuntimeError):
+    """A notebook failed while ``run_notebooks`` executed it.
+
+    Attributes
+    ----------
+    notebook
+        Stem of the failing notebook.
+    cell_index
+        0-based index of the failing cell in the executed notebook (which includes papermill's
+        injected-parameters cell), or ``None`` when the failure is not tied to a cell (e.g. the
+        kernel could not start).
+    cell_first_line
+        First non-empty line of the failing cell's source, or ``""``.
+    output_path
+        Where the executed notebook, with the error, was written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str,
+        cell_index: int | None,
+        cell_first_line: str,
+        output_path: Path,
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.cell_first_line = cell_first_line
+        self.output_path = output_path
+
+
+def available_notebooks(root: str | os.PathLike[str]) -> list[str]:
+    """Stems from :data:`NOTEBOOKS` whose ``notebooks/<stem>.ipynb`` exists under ``root``."""
+    directory = Path(root) / NOTEBOOK_DIR
+    return [stem for stem in NOTEBOOKS if (directory / f"{stem}.ipynb").is_file()]
+
+
+def _select(profile: str, notebooks: Iterable[str] | None, root: Path) -> list[str]:
+    """Validate the whole request before anything runs (DESIGN §9)."""
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    present = available_notebooks(root)
+    if notebooks is None:
+        if not present:
+            raise ValueError(f"no notebooks of {NOTEBOOKS} found in {root / NOTEBOOK_DIR}")
+        return present
+    if isinstance(notebooks, str):
+        notebooks = [notebooks]
+    requested = list(notebooks)
+    if not requested:
+        raise ValueError("notebooks is empty; pass None to run all notebooks")
+    unknown = [name for name in requested if name not in NOTEBOOKS]
+    if unknown:
+        raise ValueError(
+            f"unknown notebook(s) {', '.join(map(repr, unknown))}; valid notebooks: "
+            f"{', '.join(NOTEBOOKS)}"
+        )
+    missing = [name for name in requested if name not in present]
+    if missing:
+        raise ValueError(
+            f"notebook file(s) not found in {root / NOTEBOOK_DIR}: {', '.join(missing)}; "
+            f"present: {', '.join(present) or 'none'}"
+        )
+    # Run in the canonical order whatever order they were named in, since later chapters read
+    # the data of earlier ones.
+    return [stem for stem in NOTEBOOKS if stem in requested]
+
+
+def _first_line(source: str) -> str:
+    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+
+
+def _strip_run_metadata(path: Path) -> None:
+    """Drop papermill/nbclient timing and absolute paths from a notebook that gets committed.
+
+    Without this every refresh of ``notebooks/`` would change start/end times and durations in
+    every cell, hiding the real changes in diffs.
+    """
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def _execute(
+    stem: str,
+    profile: str,
+    parameters: Mapping[str, Any],
+    input_path: Path,
+    output_path: Path,
+    cwd: Path,
+    kernel_name: str,
+) -> None:
+    # Imported here because papermill takes about a second to import, which `dbdlab info` and
+    # the library itself should not pay.
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    where = f"notebook {stem} (profile {profile})"
+    try:
+        papermill.execute_notebook(
+            str(input_path),
+            str(output_path),
+            parameters=dict(parameters),
+            kernel_name=kernel_name,
+            # Every dbdlab notebook is Python; saying so lets notebooks without language
+            # metadata (e.g. freshly created ones) be parameterised.
+            language="python",
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        first = _first_line(exc.source)
+        raise NotebookExecutionError(
+            f"{where} failed in cell {exc.cell_index} (In [{exc.exec_count}]: {first!r}): "
+            f"{exc.ename}: {exc.evalue}; executed notebook: {output_path}",
+            notebook=stem,
+            cell_index=exc.cell_index,
+            cell_first_line=first,
+            output_path=output_path,
+        ) from exc
+    except Exception as exc:
+        # Failures outside a cell: kernel missing or dead, unreadable notebook, ...
+        raise NotebookExecutionError(
+            f"{where} failed: {type(exc).__name__}: {exc}",
+            notebook=stem,
+            cell_index=None,
+            cell_first_line="",
+            output_path=output_path,
+        ) from exc
+
+
+def run_notebooks(
+    profile: str = "quick",
+    notebooks: Iterable[str] | None = None,
+    output_dir: str | os.PathLike[str] = Path("book/notebooks"),
+    cwd: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    kernel_name: str = "python3",
+    inplace: bool = False,
+) -> list[Path]:
+    """Execute notebooks with papermill, in the order of :data:`NOTEBOOKS`.
+
+    Parameters
+    ----------
+    profile
+        Key of :data:`PROFILES`; its entry for each notebook is injected as parameters.
+    notebooks
+        Stems to run (a subset of :data:`NOTEBOOKS`), or ``None`` for every notebook whose file
+        exists in ``notebooks/``.  They run in canonical order regardless of the order given.
+    output_dir
+        Where executed notebooks are written as ``<stem>.ipynb``; a relative path is taken
+        relative to ``cwd``.  A failed notebook is written there too, with its error.
+    cwd
+        Repository root: notebooks are read from ``<cwd>/notebooks/`` and their kernels run in
+        ``cwd``.  Default: :func:`dbdlab.store.find_repo_root` from the current directory,
+        falling back to the current directory.
+    progress
+        Print one line per notebook: name, profile and elapsed seconds.
+    kernel_name
+        Jupyter kernel to use.
+    inplace
+        Also copy each successfully executed notebook over ``notebooks/<stem>.ipynb``, with
+        papermill's timing metadata removed (used to refresh the committed ``quick`` outputs).
+        A failed run leaves the source notebook untouched.
+    Returns
+    -------
+    list of pathlib.Path
+        The executed notebooks in ``output_dir``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or notebook name, or a missing notebook file; raised before any
+        notebook runs.  The message lists the valid names.
+    NotebookExecutionError
+        A notebook failed; the message names the notebook and the failing cell.
+    """
+    root = Path(cwd) if cwd is not None else (find_repo_root() or Path.cwd())
+    root = root.resolve()
+    stems = _select(profile, notebooks, root)
+    out_dir = Path(output_dir)
+    if not out_dir.is_absolute():
+        out_dir = root / out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    written: list[Path] = []
+    for stem in stems:
+        input_path = root / NOTEBOOK_DIR / f"{stem}.ipynb"
+        output_path = out_dir / f"{stem}.ipynb"
+        parameters = PROFILES[profile].get(stem, {})
+        if progress:
+            print(f"{stem:<24} profile={profile:<6} ", end="", file=sys.stdout, flush=True)
+        start = time.perf_counter()
+        try:
+            _execute(stem, profile, parameters, input_path, output_path, root, kernel_name)
+        except BaseException:
+            if progress:
+                print(
+                    f"FAILED after {time.perf_counter() - start:.1f} s", file=sys.stdout, flush=True
+                )
+            raise
+        if progress:
+            print(f"{time.perf_counter() - start:.1f} s", file=sys.stdout, flush=True)
+        if inplace:
+            # Copy, clean and rename so an interruption never truncates a committed notebook.
+            tmp = input_path.with_name(f".{input_path.name}.tmp")
+            try:
+                shutil.copyfile(output_path, tmp)
+                _strip_run_metadata(tmp)
+                os.replace(tmp, input_path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        written.append(output_path)
+    return written
