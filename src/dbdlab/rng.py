@@ -95,19 +95,19 @@ _S11 = np.uint64(11)
 _ONE = np.uint64(1)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def mix64_nb(z):
     z = (z ^ (z >> _S30)) * _M1_U
     z = (z ^ (z >> _S27)) * _M2_U
     return z ^ (z >> _S31)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def derive_nb(key, index):
     return mix64_nb(key ^ mix64_nb((np.uint64(index) + _ONE) * _GAMMA_U))
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def uniform_nb(key, counter):
     z = mix64_nb(key + (np.uint64(counter) + _ONE) * _GAMMA_U)
     return np.float64(z >> _S11) * _INV53

@@ -18,7 +18,7 @@ from ..rng import uniform_nb
 __all__ = ["conditional_field", "gibbs_sweeps"]
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def conditional_field(v, i, b, J, K):
     """Log-odds of ``v_i = 1`` given the other sites (open chain)."""
     n = v.shape[0]

@@ -23,7 +23,7 @@ _MAX_FISSION_TRIES = 20
 # --- hierarchical bag of sites: uniform pick over planes, then rows, then sites ---------------
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, _nrt=False)
 def _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
              rows_per_plane, row_size):
     g = site // row_size
@@ -41,7 +41,24 @@ def _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, plan
     rowlen[g] += 1
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, _nrt=False)
+def _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, rows_per_plane):
+    """Remove the (now empty) row ``g`` from its plane, and the plane if it empties."""
+    p = g // rows_per_plane
+    j = rowpos[g]
+    lastrow = prow[p * rows_per_plane + nrows[p] - 1]
+    prow[p * rows_per_plane + j] = lastrow
+    rowpos[lastrow] = j
+    nrows[p] -= 1
+    if nrows[p] == 0:
+        k = planepos[p]
+        lastplane = planes[nplanes[0] - 1]
+        planes[k] = lastplane
+        planepos[lastplane] = k
+        nplanes[0] -= 1
+
+
+@njit(cache=True, _nrt=False)
 def _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
                 rows_per_plane, row_size):
     g = site // row_size
@@ -52,21 +69,10 @@ def _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, p
     rowlen[g] -= 1
     pos[site] = -1
     if rowlen[g] == 0:
-        p = g // rows_per_plane
-        j = rowpos[g]
-        lastrow = prow[p * rows_per_plane + nrows[p] - 1]
-        prow[p * rows_per_plane + j] = lastrow
-        rowpos[lastrow] = j
-        nrows[p] -= 1
-        if nrows[p] == 0:
-            k = planepos[p]
-            lastplane = planes[nplanes[0] - 1]
-            planes[k] = lastplane
-            planepos[lastplane] = k
-            nplanes[0] -= 1
+        _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, rows_per_plane)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, _nrt=False)
 def _split(u, n):
     """Index ``floor(u·n)`` and the leftover fraction, which is again uniform on [0, 1)."""
     x = u * n
@@ -76,20 +82,10 @@ def _split(u, n):
     return i, x - i
 
 
-@njit(inline="always", cache=True)
-def _bag_pick(u, elem, rowlen, prow, nrows, planes, nplanes, rows_per_plane, row_size):
-    i, u = _split(u, nplanes[0])
-    p = planes[i]
-    i, u = _split(u, nrows[p])
-    g = prow[p * rows_per_plane + i]
-    i, u = _split(u, rowlen[g])
-    return elem[g * row_size + i], u
-
-
 # --- picks of a site holding a given code, from per-row / per-plane counts --------------------
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size):
     cnt_row[:] = 0
     cnt_plane[:] = 0
@@ -107,7 +103,7 @@ def _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size):
             cnt_plane[code * n_planes + p] = total
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased, rows_per_plane, row_size):
     """Site of a random molecule of ``code`` (0 = a random empty site), or −1 if there is none.
 
@@ -169,7 +165,7 @@ def _pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased, rows_per_plane
     return -1
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, _nrt=False)
 def _set_site(site, new, occ, n_total, cnt_row, cnt_plane, counts_valid, rows_per_plane,
               row_size):
     old = occ[site]
@@ -190,7 +186,7 @@ def _set_site(site, new, occ, n_total, cnt_row, cnt_plane, counts_valid, rows_pe
 # --- one replica ------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1, uni_rate,
               uni_auto):
     """Draw the next unimolecular event (Gillespie direct method, §1.3)."""
@@ -216,7 +212,7 @@ def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1
     return chosen, t_now - np.log(1.0 - u2) / total, counter
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, _nrt=False)
 def _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto):
     if uni_kind[r] == 3:  # creation 0 -> A
         if uni_auto[r]:
@@ -226,7 +222,7 @@ def _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_
     return uni_rate[r] * n_total[uni_reactant[r]]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _execute(rxn, key, counter, occ, n_total, cnt_row, cnt_plane, biased, rows_per_plane,
              row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2):
     """Carry out unimolecular reaction ``rxn`` (§1.4); returns the new draw counter."""
@@ -281,7 +277,7 @@ def _execute(rxn, key, counter, occ, n_total, cnt_row, cnt_plane, biased, rows_p
     return counter
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_rows_per_plane,
           bag_row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2, uni_rate,
           uni_auto, pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2,
@@ -325,13 +321,32 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
         if occ[site] != 0:
             _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
                      bag_rows_per_plane, bag_row_size)
+    # _bag_pick + _bag_remove written out: this loop is the simulator's hot spot.  Levels with
+    # a single plane/row are skipped; split(u, 1) would return (0, u), so the draws are unchanged.
+    single_plane = n_sites == bag_rows_per_plane * bag_row_size
+    single_row = bag_rows_per_plane == 1
     while nplanes[0] > 0:
         u = uniform_nb(key, counter)
         counter += 1
-        site, u = _bag_pick(u, elem, rowlen, prow, nrows, planes, nplanes, bag_rows_per_plane,
-                            bag_row_size)
-        _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
-                    bag_rows_per_plane, bag_row_size)
+        p = 0
+        if not single_plane:
+            i, u = _split(u, nplanes[0])
+            p = planes[i]
+        g = p
+        if not single_row:
+            i, u = _split(u, nrows[p])
+            g = prow[p * bag_rows_per_plane + i]
+        i, u = _split(u, rowlen[g])
+        base = g * bag_row_size
+        site = elem[base + i]
+        last_i = rowlen[g] - 1
+        last = elem[base + last_i]
+        elem[base + i] = last
+        pos[last] = i
+        rowlen[g] = last_i
+        pos[site] = -1
+        if last_i == 0:
+            _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, bag_rows_per_plane)
         k, u = _split(u, nnbr[site])
         target = nbr[site, k]
         mover = occ[site]

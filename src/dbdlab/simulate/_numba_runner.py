@@ -24,7 +24,7 @@ class NumbaRunner:
         self.lattice = lattice
         self.tables = tables
         self.n_species = n_species
-        self.occ = np.ascontiguousarray(initial, dtype=np.int8)
+        self.occ = np.array(initial, dtype=np.int8, order="C")
         n_codes = n_species + 1
         self.n_total = np.stack([np.bincount(row, minlength=n_codes) for row in self.occ])
         self.n_total = self.n_total.astype(np.int64)
