@@ -12,6 +12,7 @@ executed copies go to ``book/notebooks/``, which is what the book is built from.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -19,8 +20,6 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-
-import nbformat
 
 from dbdlab.store import find_repo_root
 
@@ -131,14 +130,16 @@ def _strip_run_metadata(path: Path) -> None:
     """Drop papermill/nbclient timing and absolute paths from a notebook that gets committed.
 
     Without this every refresh of ``notebooks/`` would change start/end times and durations in
-    every cell, hiding the real changes in diffs.
+    every cell, hiding the real changes in diffs.  The JSON layout is nbformat's (indent 1,
+    sorted keys), so untouched parts of the file do not change either.
     """
-    nb = nbformat.read(path, as_version=4)
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb.get("metadata", {}).pop("papermill", None)
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _execute(
