@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -191,6 +190,15 @@ def _execute(
         ) from exc
 
 
+def _report(progress: bool, stem: str, profile: str, start: float, *, failed: bool) -> None:
+    # Printed as one whole line after the run: the kernel writes its own warnings to the same
+    # terminal while it runs, which would split a line started beforehand.
+    if progress:
+        status = "FAILED after " if failed else ""
+        elapsed = time.perf_counter() - start
+        print(f"{stem:<24} profile={profile:<6} {status}{elapsed:.1f} s", flush=True)
+
+
 def run_notebooks(
     profile: str = "quick",
     notebooks: Iterable[str] | None = None,
@@ -250,19 +258,13 @@ def run_notebooks(
         input_path = root / NOTEBOOK_DIR / f"{stem}.ipynb"
         output_path = out_dir / f"{stem}.ipynb"
         parameters = PROFILES[profile].get(stem, {})
-        if progress:
-            print(f"{stem:<24} profile={profile:<6} ", end="", file=sys.stdout, flush=True)
         start = time.perf_counter()
         try:
             _execute(stem, profile, parameters, input_path, output_path, root, kernel_name)
         except BaseException:
-            if progress:
-                print(
-                    f"FAILED after {time.perf_counter() - start:.1f} s", file=sys.stdout, flush=True
-                )
+            _report(progress, stem, profile, start, failed=True)
             raise
-        if progress:
-            print(f"{time.perf_counter() - start:.1f} s", file=sys.stdout, flush=True)
+        _report(progress, stem, profile, start, failed=False)
         if inplace:
             # Copy, clean and rename so an interruption never truncates a committed notebook.
             tmp = input_path.with_name(f".{input_path.name}.tmp")
