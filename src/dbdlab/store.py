@@ -168,7 +168,8 @@ def data_path(chapter: str, name: str) -> Path:
 
     The data directory is, in order of precedence:
 
-    1. ``$DBDLAB_DATA_DIR`` when set (the data directory itself, not the repository root);
+    1. ``$DBDLAB_DATA_DIR`` when set (the data directory itself, not the repository root; give
+       an absolute path, since kernels run in different working directories);
     2. ``data/`` in the repository root found by :func:`find_repo_root` from the current working
        directory, so a notebook finds the same files whether its kernel runs in the repository
        root (papermill, ``dbdlab run``) or in ``notebooks/`` (JupyterLab, nbval);
