@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+from numba import njit, prange
 
 from dbdlab.backend import to_numpy
 
@@ -499,6 +500,52 @@ def _check_dims(dims: Any, n_lead: int) -> tuple[Hashable, ...]:
     return dims
 
 
+
+@njit(parallel=True, cache=True)
+def _pair_count_kernel(codes, targets, pair_index, out):
+    n_rows, n_sites = codes.shape
+    n_disp = targets.shape[0]
+    for r in prange(n_rows):
+        acc = np.zeros(out.shape[1], dtype=np.int64)
+        for d in range(n_disp):
+            for site in range(n_sites):
+                a = codes[r, site]
+                t = targets[d, site]
+                if a == 0 or t < 0:
+                    continue
+                b = codes[r, t]
+                if b != 0:
+                    acc[pair_index[a, b]] += 1
+        for k in range(out.shape[1]):
+            out[r, k] = acc[k]
+
+
+def _pair_counts_codes(block: np.ndarray, displacements: tuple[Displacement, ...],
+                       n_species: int, periodic: bool) -> np.ndarray:
+    """:func:`pair_moment` for every unordered species pair of a NumPy code lattice.
+
+    Each site pair ``(r, r + d)`` holding species ``{a, b}`` adds one to pair ``{a, b}``, which is
+    exactly the same-species and cross-species rule of :func:`pair_moment` for 0/1 occupancies.
+    """
+    spatial = block.shape[1:]
+    coords = np.indices(spatial).reshape(len(spatial), -1)
+    targets = np.empty((len(displacements), coords.shape[1]), dtype=np.int64)
+    for k, disp in enumerate(displacements):
+        moved = coords + np.asarray(disp)[:, None]
+        if periodic:
+            moved %= np.asarray(spatial)[:, None]
+        inside = np.all((moved >= 0) & (moved < np.asarray(spatial)[:, None]), axis=0)
+        flat = np.ravel_multi_index(tuple(np.clip(moved, 0, None)), spatial, mode="clip")
+        targets[k] = np.where(inside, flat, -1)
+    pair_index = np.zeros((n_species + 1, n_species + 1), dtype=np.int64)
+    for k, (a, b) in enumerate(itertools.combinations_with_replacement(range(n_species), 2)):
+        pair_index[a + 1, b + 1] = pair_index[b + 1, a + 1] = k
+    out = np.empty((block.shape[0], len(pair_index) * (len(pair_index) - 1) // 2))
+    codes = np.ascontiguousarray(block.reshape(block.shape[0], -1))
+    _pair_count_kernel(codes, targets, pair_index, out)
+    return out
+
+
 def lattice_moments(
     lattice: Array | xr.DataArray,
     species: Sequence[str],
@@ -604,25 +651,27 @@ def lattice_moments(
         out["triplets"] = np.empty((n_rows, n_species))
         out["quartics"] = np.empty((n_rows, n_species))
 
+    pair_sets = {"nn": nn_disp, "nnn": nnn_disp} if ndim >= 2 else {"nn": nn_disp}
+    if xp is np:
+        # same rule as pair_moment in one pass over the code lattice, no temporaries (the
+        # tests compare both paths)
+        for var, disp in pair_sets.items():
+            out[var][:] = _pair_counts_codes(flat, disp, n_species, periodic)
     for start in range(0, n_rows, chunk):
         stop = min(start + chunk, n_rows)
         block = flat[start:stop]
         # int8 occupancies keep the temporaries as small as the input; products of 0/1 stay
         # exact and the sums accumulate in the platform integer.
         occ = [occupancy(block, k + 1, dtype=xp.int8) for k in range(n_species)]
-        results = {
-            "counts": [counts(o, ndim) for o in occ],
-            "nn": [
-                pair_moment(occ[a], occ[b], nn_disp, periodic=periodic, same_species=a == b)
-                for a, b in pairs
-            ],
-        }
-        if ndim >= 2:
-            results["nnn"] = [
-                pair_moment(occ[a], occ[b], nnn_disp, periodic=periodic, same_species=a == b)
+        results = {"counts": [counts(o, ndim) for o in occ]}
+        for var, disp in pair_sets.items():
+            if xp is np:
+                continue  # done above in one pass
+            results[var] = [
+                pair_moment(occ[a], occ[b], disp, periodic=periodic, same_species=a == b)
                 for a, b in pairs
             ]
-        else:
+        if ndim == 1:
             results["triplets"] = [chain_moment_1d(o, 3, periodic=periodic) for o in occ]
             results["quartics"] = [chain_moment_1d(o, 4, periodic=periodic) for o in occ]
         for var, values in results.items():
