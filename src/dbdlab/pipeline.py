@@ -44,7 +44,13 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_simulation": {},
     },
     "paper": {
-        "01_simulation": {"profile": "paper"},
+        "01_simulation": {
+            "profile": "paper",
+            "lv_runs": 100,
+            "rossler_runs": 300,
+            "annihilation_ics": 50,
+            "annihilation_lattices": 50,
+        },
     },
 }
 
@@ -156,6 +162,9 @@ def _execute(
     from papermill.exceptions import PapermillExecutionError
 
     where = f"notebook {stem} (profile {profile})"
+    # Progress bars belong to interactive use; in executed book pages they are noise.  The
+    # kernel inherits this process's environment.
+    os.environ.setdefault("DBDLAB_PROGRESS", "0")
     try:
         papermill.execute_notebook(
             str(input_path),

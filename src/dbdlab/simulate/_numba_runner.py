@@ -54,12 +54,19 @@ class NumbaRunner:
                        t.enc_probability, t.enc_nproducts, t.enc_product1, t.enc_product2)
         return out_lattice, out_counts
 
-    def run(self, chunk: int, progress: bool, label: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        from tqdm.auto import tqdm
+    def run(self, chunk: int, progress: bool,
+            label: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        with tqdm(total=self.steps, desc=label, unit="step", disable=not progress,
-                  leave=False) as bar:
+            bar = tqdm(total=self.steps, desc=label, unit="step", leave=False)
+        try:
             for first in range(0, self.steps, chunk):
                 n = min(chunk, self.steps - first)
                 yield self.advance(first, n)
-                bar.update(n)
+                if bar is not None:
+                    bar.update(n)
+        finally:
+            if bar is not None:
+                bar.close()
