@@ -351,11 +351,15 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
         target = nbr[site, k]
         mover = occ[site]
         partner = occ[target]
-        if partner == 0:
-            occ[target] = mover
-            occ[site] = 0
-            continue
+        # Branch-free move (a blocked hop writes the old values back): whether the target is
+        # empty is a coin flip for the branch predictor, and mispredictions cost more than the
+        # two stores.  pair_len[(mover, empty)] is 0, so only possible reactions branch.
+        empty = partner == 0
+        occ[target] = mover if empty else partner
+        occ[site] = 0 if empty else mover
         pair = mover * n_codes + partner
+        if pair_len[pair] == 0:
+            continue
         for j in range(pair_len[pair]):
             rxn = pair_rxn[pair_start[pair] + j]
             u = uniform_nb(key, counter)
