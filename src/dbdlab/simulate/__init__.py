@@ -54,7 +54,13 @@ def _resolve_init(init, lattice: Lattice, network: ReactionNetwork):
         init = GivenLattices(init)
     if not isinstance(init, _INIT_TYPES):
         raise TypeError(f"init: unsupported type {type(init).__name__}")
-    init.validate(lattice, network)
+    try:
+        init.validate(lattice, network)
+    except ValueError as exc:  # name the argument, e.g. for an unknown species
+        message = str(exc)
+        if not message.startswith("init"):
+            raise ValueError(f"init: {message}") from exc
+        raise
     return init
 
 
@@ -117,7 +123,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     """
     if not isinstance(network, ReactionNetwork):
         raise TypeError(f"network must be a ReactionNetwork, got {type(network).__name__}")
-    lattice = Lattice(tuple(shape), periodic)
+    lattice = Lattice(shape, periodic)  # Lattice checks and normalises shape
     if lattice.n_sites < 2:
         raise ValueError(f"shape {lattice.shape} has fewer than two sites")
     if periodic and min(lattice.shape) < 2:
