@@ -42,20 +42,25 @@ def lotka_volterra_set(runs: int = 100, steps: int = 500, seed: int = 0, *,
     network = networks.lotka_volterra()
     import xarray as xr
 
-    kept, offset = [], 0
+    kept, offset, batch = [], 0, runs
     for _ in range(max_batches):
-        ds = simulate(network, settings["shape"], steps, settings["dt"], runs, settings["init"],
+        ds = simulate(network, settings["shape"], steps, settings["dt"], batch, settings["init"],
                       seed, periodic=settings["periodic"], selection=selection,
                       backend=backend, store_lattices=store_lattices, progress=progress,
                       replica_offset=offset)
-        offset += runs
+        offset += batch
         if not replace_extinct:
             n_extinct = int(extinct(ds.counts.values).sum())
             ds.attrs.update({"n_simulated": runs, "n_extinct": n_extinct, "replace_extinct": 0})
             return ds
         kept.append(ds.isel(replica=np.flatnonzero(~extinct(ds.counts.values))))
-        if sum(k.sizes["replica"] for k in kept) >= runs:
+        missing = runs - sum(k.sizes["replica"] for k in kept)
+        if missing <= 0:
             break
+        # Replica ids, not batch sizes, determine the runs, so sizing the next batch from the
+        # survival rate so far only saves time.
+        survival = max(sum(k.sizes["replica"] for k in kept) / offset, 0.1)
+        batch = int(np.ceil(1.5 * missing / survival)) + 4
     else:
         raise RuntimeError(f"fewer than {runs} surviving runs after {max_batches} batches")
     out = xr.concat(kept, dim="replica", combine_attrs="override").isel(replica=slice(0, runs))

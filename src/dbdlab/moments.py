@@ -504,18 +504,19 @@ def _check_dims(dims: Any, n_lead: int) -> tuple[Hashable, ...]:
 @njit(parallel=True, cache=True)
 def _pair_count_kernel(codes, targets, pair_index, out):
     n_rows, n_sites = codes.shape
-    n_disp = targets.shape[0]
+    n_disp = targets.shape[1]
     for r in prange(n_rows):
         acc = np.zeros(out.shape[1], dtype=np.int64)
-        for d in range(n_disp):
-            for site in range(n_sites):
-                a = codes[r, site]
-                t = targets[d, site]
-                if a == 0 or t < 0:
-                    continue
-                b = codes[r, t]
-                if b != 0:
-                    acc[pair_index[a, b]] += 1
+        for site in range(n_sites):
+            a = codes[r, site]
+            if a == 0:
+                continue
+            for d in range(n_disp):
+                t = targets[site, d]
+                if t >= 0:
+                    b = codes[r, t]
+                    if b != 0:
+                        acc[pair_index[a, b]] += 1
         for k in range(out.shape[1]):
             out[r, k] = acc[k]
 
@@ -542,7 +543,7 @@ def _pair_counts_codes(block: np.ndarray, displacements: tuple[Displacement, ...
         pair_index[a + 1, b + 1] = pair_index[b + 1, a + 1] = k
     out = np.empty((block.shape[0], len(pair_index) * (len(pair_index) - 1) // 2))
     codes = np.ascontiguousarray(block.reshape(block.shape[0], -1))
-    _pair_count_kernel(codes, targets, pair_index, out)
+    _pair_count_kernel(codes, np.ascontiguousarray(targets.T), pair_index, out)
     return out
 
 
