@@ -1,0 +1,234 @@
+"""Markov chains of a lattice Boltzmann machine: per-layer states plus their random streams.
+
+A :class:`Chains` object is the whole sampler state, so persistent chains (PCD) are simply the
+same object passed to :func:`~dbdlab.sampling.gibbs_sweeps` again: it remembers how many sweeps
+were done, and the next sweep draws fresh, reproducible uniforms.
+
+Data layout (what kernels read and write)
+-----------------------------------------
+``chains.layers[l]`` is either
+
+* **binary**: ``int8`` codes of shape ``(n_chains, N_l)``, C-contiguous; 0 = empty, ``k`` = the
+  layer's ``k``-th species (units in C order of the layer's lattice shape), or
+* **probabilities**: ``float64`` of shape ``(n_chains, N_l, M_l)``, ``p(s_iα = 1)`` per species.
+
+``chains.keys[c]`` (``uint64``) = ``stream_key(seed, Purpose.GIBBS, chain_ids[c])``;
+``chains.sweep`` = number of the next sweep.  Arrays live on the backend's array module
+(NumPy for ``"numpy"`` and ``"numba"``, CuPy for ``"cupy"``).
+
+Initial states (reference notes §4.3): ``"random"`` draws every unit uniformly over
+{empty, species…} — unit ``i`` of layer ``l`` uses draw ``i`` of
+``derive(stream_key(seed, Purpose.CHAIN_INIT, chain_id), l)`` — or from given state
+probabilities (e.g. the Rössler code's unnormalised start, reference notes §4.5); ``"empty"``
+leaves every unit empty.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from dbdlab.backend import get_xp, resolve_backend, to_numpy
+from dbdlab.rng import Purpose, uniform_array
+
+from ..models._arrays import Array, flat_state
+from ..models.layers import Layer
+from ._keys import chain_keys, derive_array
+
+__all__ = ["Chains", "data_chains", "empty_chains", "random_chains"]
+
+
+@dataclass(eq=False)
+class Chains:
+    """States of a batch of chains, one array per layer (layout in the module docstring).
+
+    Attributes
+    ----------
+    layers
+        Per-layer states: ``int8`` codes ``(n_chains, N_l)`` or ``float64`` probabilities
+        ``(n_chains, N_l, M_l)``.
+    keys
+        Per-chain stream keys ``stream_key(seed, Purpose.GIBBS, chain_id)`` (``uint64``).
+    chain_ids
+        Chain numbers (NumPy ``int64``): chains with equal (seed, id) draw equal numbers.
+    seed
+        The seed the keys were derived from.
+    clamped
+        Per layer, whether samplers leave it unchanged (the visible layer in the wake phase).
+    sweep
+        Number of the next Gibbs sweep (each sweep draws from fresh streams).
+    backend
+        ``"numpy"``, ``"numba"`` or ``"cupy"``.
+    """
+
+    layers: list[Array]
+    keys: Array
+    chain_ids: np.ndarray
+    seed: int
+    clamped: tuple[bool, ...]
+    sweep: int = 0
+    backend: str = "numpy"
+
+    @property
+    def n_chains(self) -> int:
+        return int(self.keys.shape[0])
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def xp(self) -> ModuleType:
+        return get_xp(self.backend)
+
+    def is_binary(self, layer: int) -> bool:
+        """Whether ``layers[layer]`` holds codes (else probabilities)."""
+        return np.dtype(self.layers[layer].dtype).kind in "iu"
+
+    def copy(self) -> Chains:
+        """Independent copy (same streams: continuing both gives identical samples)."""
+        out = copy.copy(self)
+        out.layers = [s.copy() for s in self.layers]
+        return out
+
+    def to_numpy(self) -> list[np.ndarray]:
+        """Layer states as NumPy arrays."""
+        return [to_numpy(s) for s in self.layers]
+
+
+def _chain_ids(n_chains: int, chain_ids: Any) -> np.ndarray:
+    if chain_ids is None:
+        if int(n_chains) != n_chains or n_chains < 1:
+            raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
+        return np.arange(int(n_chains), dtype=np.int64)
+    ids = np.asarray(chain_ids)
+    if ids.ndim != 1 or len(ids) != n_chains or ids.dtype.kind not in "iu" or np.any(ids < 0):
+        raise ValueError(f"chain_ids must be {n_chains} non-negative integers, got {chain_ids!r}")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("chain_ids must be distinct (equal ids would draw equal numbers)")
+    return ids.astype(np.int64)
+
+
+def _state_probabilities(layer: Layer, probs: Any, l: int) -> np.ndarray:
+    if probs is None:
+        return np.full(layer.n_species + 1, 1.0 / (layer.n_species + 1))
+    p = np.asarray(probs, dtype=np.float64)
+    if p.shape != (layer.n_species + 1,) or np.any(p < 0) or not np.isclose(p.sum(), 1.0):
+        raise ValueError(f"initial state probabilities of layer {l} must be "
+                         f"{layer.n_species + 1} non-negative numbers (empty, "
+                         f"{', '.join(layer.species)}) summing to 1, got {probs!r}")
+    return p
+
+
+def _random_layer(xp: ModuleType, init_keys: Array, l: int, layer: Layer,
+                  probs: np.ndarray) -> Array:
+    u = uniform_array(xp, derive_array(xp, init_keys, l)[:, None],
+                      xp.arange(layer.n_units, dtype=xp.uint64))
+    # code = number of cumulative state probabilities (empty first) that u has passed
+    cum = xp.asarray(np.cumsum(probs)[:-1])
+    return (u[..., None] >= cum).sum(axis=-1).astype(xp.int8)
+
+
+def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: np.ndarray,
+                    start: str, probabilities: Sequence[Any] | None,
+                    layers: Sequence[int]) -> dict[int, Array]:
+    if start not in ("random", "empty"):
+        raise ValueError(f"start must be 'random' or 'empty', got {start!r}")
+    if probabilities is not None and len(probabilities) != len(model.layers):
+        raise ValueError(f"probabilities must give one entry per layer ({len(model.layers)}), "
+                         f"got {len(probabilities)}")
+    out = {}
+    init_keys = chain_keys(xp, seed, Purpose.CHAIN_INIT, ids) if start == "random" else None
+    for l in layers:
+        layer = model.layers[l]
+        if start == "empty":
+            out[l] = xp.zeros((n_chains, layer.n_units), dtype=xp.int8)
+        else:
+            probs = _state_probabilities(layer, None if probabilities is None
+                                         else probabilities[l], l)
+            out[l] = _random_layer(xp, init_keys, l, layer, probs)
+    return out
+
+
+def random_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None,
+                  probabilities: Sequence[Any] | None = None,
+                  backend: str | None = None) -> Chains:
+    """Free chains with every layer in a random binary state (sleep phase start, §4.3).
+
+    Parameters
+    ----------
+    model
+        A :class:`~dbdlab.models.BoltzmannMachine` or :class:`~dbdlab.models.FullyVisible1DModel`.
+    n_chains
+        Number of chains.
+    seed
+        Seed of all the chains' random streams.
+    chain_ids
+        Chain numbers (default ``0..n_chains−1``); a chain's samples depend only on (seed, id).
+    probabilities
+        Per layer, probabilities of (empty, species…) for each unit (default uniform).
+    backend
+        ``None`` (``DBDLAB_BACKEND``), ``"numpy"``, ``"numba"`` or ``"cupy"``.
+    """
+    ids = _chain_ids(n_chains, chain_ids)
+    name = resolve_backend(backend)
+    xp = get_xp(name)
+    init = _initial_layers(model, xp, len(ids), seed, ids, "random", probabilities,
+                           range(len(model.layers)))
+    return Chains([init[l] for l in range(len(model.layers))],
+                  chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
+                  (False,) * len(model.layers), 0, name)
+
+
+def empty_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None,
+                 backend: str | None = None) -> Chains:
+    """Free chains with every unit empty (the start of paper A's test sampling, §7.3)."""
+    ids = _chain_ids(n_chains, chain_ids)
+    name = resolve_backend(backend)
+    xp = get_xp(name)
+    init = _initial_layers(model, xp, len(ids), seed, ids, "empty", None,
+                           range(len(model.layers)))
+    return Chains([init[l] for l in range(len(model.layers))],
+                  chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
+                  (False,) * len(model.layers), 0, name)
+
+
+def data_chains(model: Any, visible: Any, seed: int, *, clamp: bool = False,
+                hidden: str = "random", chain_ids: Any = None,
+                backend: str | None = None) -> Chains:
+    """Chains whose visible layer starts at data, one chain per data lattice.
+
+    Parameters
+    ----------
+    model
+        The model.
+    visible
+        Visible codes ``(n_chains, N_0)`` or ``(n_chains, *shape_0)`` (e.g. simulated lattices).
+    seed
+        Seed of the chains' random streams.
+    clamp
+        ``True`` for the wake phase (the visible layer is never resampled); ``False`` for CD
+        from the data.
+    hidden
+        Initial hidden states, ``"random"`` or ``"empty"``.
+    chain_ids, backend
+        As in :func:`random_chains`.
+    """
+    name = resolve_backend(backend)
+    xp = get_xp(name)
+    v = xp.asarray(visible)
+    if np.dtype(v.dtype).kind not in "iu":
+        raise TypeError(f"visible data must be integer species codes, got dtype {v.dtype}")
+    v = flat_state(v, model.layers[0], "visible").astype(xp.int8)
+    ids = _chain_ids(v.shape[0], chain_ids)
+    init = _initial_layers(model, xp, len(ids), seed, ids, hidden, None,
+                           range(1, len(model.layers)))
+    layers = [xp.ascontiguousarray(v)] + [init[l] for l in range(1, len(model.layers))]
+    clamped = (bool(clamp),) + (False,) * (len(model.layers) - 1)
+    return Chains(layers, chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed), clamped,
+                  0, name)
