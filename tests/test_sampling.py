@@ -329,6 +329,23 @@ def test_same_seed_same_samples_and_chain_by_chain_reproducibility():
         np.testing.assert_array_equal(x, y)
 
 
+def test_sweeps_use_the_documented_streams():
+    # layer l in sweep s of chain c: draws 0..N−1 of
+    # derive(derive(stream_key(seed, GIBBS, c), s), l)
+    model, theta, _ = case("dbm2d_periodic")
+    chains = random_chains(model, 5, 30, chain_ids=[3, 1, 4, 0, 2], backend="numpy")
+    gibbs_sweeps(model, theta, chains, 2)
+    state = [s.copy() for s in chains.layers]
+    gibbs_sweeps(model, theta, chains, 1)  # sweep number 2: layer 1, then layers 0 and 2
+    expected = list(state)
+    for l in (1, 0, 2):
+        keys = np.array([derive(derive(stream_key(30, Purpose.GIBBS, c), 2), l)
+                         for c in [3, 1, 4, 0, 2]], dtype=np.uint64)
+        expected[l] = sample_layer(layer_conditionals(model, theta, expected, l), keys)
+    for x, y in zip(chains.layers, expected, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_per_chain_parameters_equal_separate_runs():
     model, theta, _ = case("rbm1d_open")
     thetas = np.stack([theta, -theta, 0.5 * theta])

@@ -40,8 +40,10 @@ def chain_keys(xp: ModuleType, seed: int, purpose: int, chain_ids: np.ndarray) -
     if int(seed) != seed or not 0 <= int(seed) <= MASK64:
         raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     base = derive(root_key(int(seed)), int(purpose))
-    return derive_array(xp, xp.full(len(chain_ids), base, dtype=xp.uint64),
-                        xp.asarray(chain_ids, dtype=xp.uint64))
+    # derived on the host: filling a device array with a Python int ≥ 2**63 is not portable
+    ids = np.asarray(chain_ids, dtype=np.uint64)
+    keys = derive_array(np, np.full(len(ids), base, dtype=np.uint64), ids)
+    return xp.asarray(keys)
 
 
 def sweep_keys(xp: ModuleType, keys: Array, sweep: int, layer: int) -> Array:
