@@ -44,3 +44,109 @@ def test_bad_counts(counts, match):
 def test_bad_units():
     with pytest.raises(ValueError, match="n_units"):
         zero_weight_counts({"A": 0.0}, 0)
+
+
+# --- static Boltzmann-machine learning ----------------------------------------------------------
+
+from dbdlab.maxent import fit_boltzmann  # noqa: E402
+from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer  # noqa: E402
+
+
+def _exact_samples(exact, n, seed):
+    rng = np.random.default_rng(seed)
+    index = rng.choice(len(exact.probabilities), n, p=exact.probabilities)
+    return [layer[index] for layer in exact.states]
+
+
+def test_fit_recovers_fully_visible_parameters():
+    """PCD + Adam recovers (b, J, K) from exact samples (an identifiable exponential family).
+
+    The maximum-likelihood estimate has standard errors sqrt(diag(I⁻¹)/n) with the exact Fisher
+    information I = Cov(M); the averaged PCD iterate adds noise of at most the same size (200
+    chains × 500 averaged steps ≫ 20 000 data), hence the allowance 4·√2·SE.
+    """
+    model = FullyVisible1DModel(10)
+    theta_true = np.array([-0.4, 0.8, -0.5])
+    exact = model.exact(theta_true)
+    n = 20_000
+    data = _exact_samples(exact, n, seed=1)[0]
+    se = np.sqrt(np.diag(np.linalg.inv(exact.moment_covariance())) / n)
+    fit = fit_boltzmann(model, data, steps=1500, batch=200, lr=0.02, optimizer="adam",
+                        sleep="pcd", n_sleep_chains=200, average_last=500, seed=3,
+                        progress=False)
+    theta = fit.theta_fit.values[0]
+    assert np.all(np.abs(theta - theta_true) <= 4 * np.sqrt(2) * se), (theta, theta_true, se)
+    # MaxEnt condition: the fitted model's moments equal the data's (up to optimisation noise)
+    m_fit = model.exact(theta).expected_moments()
+    m_data = model.moments(data).mean(axis=0)
+    se_m = np.sqrt(np.diag(exact.moment_covariance()) / n)
+    assert np.all(np.abs(m_fit - m_data) <= 4 * np.sqrt(2) * se_m)
+
+
+def _tiny_rbm(periodic: bool = False):
+    hidden = 6 if periodic else 5
+    return BoltzmannMachine([Layer((6,), ("A",)), Layer((hidden,), ("X1",))], [("A", "X1")],
+                            periodic=periodic)
+
+
+@pytest.mark.parametrize("centered", [False, True])
+def test_fit_rbm_matches_visible_density(centered):
+    """A fitted RBM reproduces the density and the nearest-neighbour moment of its data; both
+    the uncentered and the centered gradient (paper B eq. 9) get there.  Periodic connectivity,
+    where centering is an exact change of variables: with open borders the nominal-q bias
+    correction moves the fixed point (border units have fewer connections)."""
+    model = _tiny_rbm(periodic=True)
+    theta_true = model.theta_from_dict({"hA": -0.3, "bX1": 0.4, "wAX1": 1.2})
+    exact = model.exact(theta_true)
+    n = 4000
+    visible = _exact_samples(exact, n, seed=5)[0]
+    fit = fit_boltzmann(model, visible, steps=800, batch=400, lr=0.02, optimizer="adam",
+                        sleep="pcd", n_sleep_chains=400, centered=centered, average_last=300,
+                        seed=7, progress=False)
+    theta = fit.theta_fit.values[0]
+    fitted = model.exact(theta)
+    density_fit = fitted.expected_moments()[0]
+    density_data = visible.astype(bool).sum(axis=1).mean()
+    sd = visible.astype(bool).sum(axis=1).std()
+    assert abs(density_fit - density_data) <= 4 * np.sqrt(2) * sd / np.sqrt(n)
+    # and the data's nearest-neighbour moment, which only the weight can produce
+    vis_states, vis_p = fitted.marginal((0,))
+    nn_fit = (vis_p * (vis_states[0][:, 1:] * vis_states[0][:, :-1]).sum(axis=1)).sum()
+    nn = (visible[:, 1:] * visible[:, :-1]).sum(axis=1)
+    assert abs(nn_fit - nn.mean()) <= 4 * np.sqrt(2) * nn.std() / np.sqrt(n)
+
+
+def test_fit_groups_are_independent_and_deterministic():
+    model = _tiny_rbm()
+    exact = model.exact(model.theta_from_dict({"hA": -0.3, "bX1": 0.4, "wAX1": 1.2}))
+    visible = _exact_samples(exact, 60, seed=2)[0]
+    groups = np.repeat([0, 1, 2], 20)
+    kwargs = dict(groups=groups, steps=30, batch=10, lr=1e-3, seed=4, average_last=10,
+                  progress=False)
+    a = fit_boltzmann(model, visible, **kwargs)
+    b = fit_boltzmann(model, visible, **kwargs)
+    assert a.theta_fit.dims == ("group", "param") and a.sizes["group"] == 3
+    np.testing.assert_array_equal(a.theta.values, b.theta.values)
+    assert not np.allclose(a.theta_fit.values[0], a.theta_fit.values[1])
+
+
+def test_fit_fixed_parameters_do_not_move():
+    model = _tiny_rbm()
+    visible = np.random.default_rng(0).integers(0, 2, (40, 6)).astype(np.int8)
+    fit = fit_boltzmann(model, visible, theta0=[0.1, 0.2, 0.3], steps=20, batch=10, lr=0.05,
+                        optimizer="adam", fixed=("wAX1",), average_last=5, progress=False)
+    assert np.all(fit.theta.sel(param="wAX1").values == 0.3)
+    assert np.any(fit.theta.sel(param="hA").values != 0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"batch": 0}, "batch"), ({"sleep": "gibbs"}, "sleep"), ({"sleep": "pcd"}, "n_sleep_chains"),
+     ({"fixed": ("nope",)}, "fixed"), ({"optimizer": "lbfgs"}, "optimizer"),
+     ({"average_last": 0}, "average_last"), ({"groups": np.zeros(3)}, "groups")],
+)
+def test_fit_bad_input(kwargs, match):
+    visible = np.zeros((20, 6), dtype=np.int8)
+    with pytest.raises(ValueError, match=match):
+        fit_boltzmann(_tiny_rbm(), visible, steps=5, average_last=kwargs.pop("average_last", 5),
+                      progress=False, **kwargs)
