@@ -1,0 +1,26 @@
+"""Learning the dynamics of a Boltzmann distribution's parameters (paper A Algorithm 1).
+
+* :mod:`~dbdlab.learn.dynamics` — :class:`Dynamics` (names, domain, grid, dt, substeps) and the
+  forward Euler solution :func:`integrate`;
+* :mod:`~dbdlab.learn.adjoint` — :func:`discrete_adjoint` (exact gradient of the discretised
+  action) and :func:`continuous_adjoint` (the papers' discretisation);
+* :mod:`~dbdlab.learn.exact` — exact moments and KL by enumeration (tests);
+* :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, SGD/Adam, history,
+  checkpoints.
+"""
+
+from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint, l2_source
+from .dynamics import Dynamics, Trajectory, integrate
+from .exact import ExactMoments, visible_marginal
+
+__all__ = [
+    "AdjointResult",
+    "Dynamics",
+    "ExactMoments",
+    "Trajectory",
+    "continuous_adjoint",
+    "discrete_adjoint",
+    "integrate",
+    "l2_source",
+    "visible_marginal",
+]
