@@ -10,13 +10,24 @@
 """
 
 from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint, l2_source
+from .checkpoint import fields_from_dataset, fields_to_dataset
 from .dynamics import Dynamics, Trajectory, integrate
+from .estimators import ExactEstimator, LatticeCDEstimator
 from .exact import ExactMoments, visible_marginal
+from .train import FieldOptimizer, TrainingResult, WindowSchedule, train
 
 __all__ = [
     "AdjointResult",
     "Dynamics",
+    "ExactEstimator",
     "ExactMoments",
+    "FieldOptimizer",
+    "LatticeCDEstimator",
+    "TrainingResult",
+    "WindowSchedule",
+    "fields_from_dataset",
+    "fields_to_dataset",
+    "train",
     "Trajectory",
     "continuous_adjoint",
     "discrete_adjoint",

@@ -1,0 +1,109 @@
+"""Wake/sleep moment estimators for the learning loop (Algorithm 1, lines 9–12).
+
+An estimator is called as ``estimator(theta, timepoints, ic, step)`` with the parameters at the
+window's timepoints ``(n_w, n_theta)`` and returns the data ("awake") and model ("asleep")
+moments ``(n_w, n_theta)``, totals over units averaged over chains.  The trainer never looks
+inside, so a different experiment (CD from data or from a random start, hidden probabilities or
+binary samples, centered moments) is a different estimator, not a different trainer.
+
+Randomness is keyed by ``(seed, step, ic)``: the batch of data lattices (the same for every
+timepoint of a step, reference notes §4.1 step 2) and the chains' streams, so a resumed run
+repeats an uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LatticeCDEstimator", "ExactEstimator"]
+
+
+class LatticeCDEstimator:
+    """Awake moments from data lattices, asleep moments by CD-k (paper A, annihilation).
+
+    Parameters
+    ----------
+    model
+        A :class:`~dbdlab.models.FullyVisible1DModel` (awake = data moments; asleep = k
+        three-class sweeps from the data, binary) or a two-layer
+        :class:`~dbdlab.models.BoltzmannMachine` (awake = data with hidden probabilities
+        ``p(h|v)``; asleep = CD-k with final hidden probabilities, reference notes §4.6).
+    lattices
+        Visible data, int8 ``(n_ic, n_lattices, n_timepoints, N)``.
+    batch
+        Data lattices (= chains) per step and timepoint, drawn without replacement.
+    k
+        Gibbs sweeps of the asleep chains.
+    cd_start
+        ``"data"`` (CD proper) or ``"random"`` (the authors' library from April 2019).
+    seed, backend
+        Random streams and array backend.
+    """
+
+    def __init__(self, model, lattices: np.ndarray, batch: int = 10, k: int = 1,
+                 cd_start: str = "data", seed: int = 0, backend: str | None = None) -> None:
+        lattices = np.asarray(lattices)
+        if lattices.ndim != 4 or lattices.dtype.kind not in "iu":
+            raise ValueError("lattices must be integer codes of shape (n_ic, n_lattices, "
+                             f"n_timepoints, N), got {lattices.shape} {lattices.dtype}")
+        if not 1 <= batch <= lattices.shape[1]:
+            raise ValueError(f"batch must be in 1…{lattices.shape[1]}, got {batch}")
+        if cd_start not in ("data", "random"):
+            raise ValueError(f"cd_start must be 'data' or 'random', got {cd_start!r}")
+        self.model = model
+        self.lattices = lattices.astype(np.int8, copy=False)
+        self.batch, self.k, self.cd_start = int(batch), int(k), cd_start
+        self.seed, self.backend = int(seed), backend
+
+    @property
+    def n_timepoints(self) -> int:
+        return self.lattices.shape[2]
+
+    def __call__(self, theta: np.ndarray, timepoints: np.ndarray, ic: int,
+                 step: int) -> tuple[np.ndarray, np.ndarray]:
+        from ..backend import to_numpy
+        from ..models import BoltzmannMachine
+        from ..sampling import cd_k, hidden_probabilities
+
+        rng = np.random.default_rng([self.seed, int(step), int(ic)])
+        rows = np.sort(rng.choice(self.lattices.shape[1], self.batch, replace=False))
+        n_w = len(timepoints)
+        # all timepoints of the window in one sampler call: chain c·batch + b has θ(t_c)
+        data = self.lattices[ic][rows][:, timepoints].transpose(1, 0, 2).reshape(
+            n_w * self.batch, -1)
+        per_chain = np.repeat(np.asarray(theta, dtype=float), self.batch, axis=0)
+        ids = (int(step) * self.lattices.shape[0] + int(ic)) * per_chain.shape[0] + \
+            np.arange(per_chain.shape[0])
+        if isinstance(self.model, BoltzmannMachine):
+            awake_layers = [data, hidden_probabilities(self.model, per_chain, data)]
+        else:
+            awake_layers = [data]
+        if self.cd_start == "data":
+            chains = cd_k(self.model, per_chain, self.k, self.seed, visible=data, chain_ids=ids,
+                          backend=self.backend)
+        else:
+            chains = cd_k(self.model, per_chain, self.k, self.seed, n_chains=len(per_chain),
+                          chain_ids=ids, backend=self.backend)
+        awake = np.asarray(to_numpy(self.model.moments(awake_layers)))
+        asleep = np.asarray(to_numpy(self.model.moments(chains.layers)))
+        shape = (n_w, self.batch, -1)
+        return awake.reshape(shape).mean(axis=1), asleep.reshape(shape).mean(axis=1)
+
+
+class ExactEstimator:
+    """Exact moments by enumeration (tiny models): ``ExactMoments`` per initial condition."""
+
+    def __init__(self, exact_per_ic) -> None:
+        self.exact = list(exact_per_ic)
+
+    def __call__(self, theta: np.ndarray, timepoints: np.ndarray, ic: int,
+                 step: int) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [self.exact[ic].moments(th, int(k)) for th, k in zip(theta, timepoints,
+                                                                       strict=True)]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+    def action(self, trajectories, window: tuple[int, int], dt: float) -> float:
+        """``S = Σ_ic Σ_{k∈window} Δt D_KL`` for the given θ trajectories (one per IC)."""
+        return float(sum(dt * self.exact[i].kl(traj[k], k)
+                         for i, traj in enumerate(trajectories)
+                         for k in range(window[0], window[1] + 1)))
