@@ -31,6 +31,7 @@ from ..models._arrays import Array, array_module, flat_state
 from ..models.boltzmann import BoltzmannMachine
 from ..models.fully_visible import FullyVisible1DModel
 from ._keys import sweep_keys
+from ._numba_layers import run_sweeps
 from .chains import Chains, data_chains, random_chains
 from .conditionals import (
     _activations,
@@ -130,7 +131,12 @@ def gibbs_sweeps(model: BoltzmannMachine | FullyVisible1DModel, theta: Any, chai
     biases, weights, xp = _prepare(model, theta, chains)
     groups = default_order(model, chains.clamped) if order is None else \
         _check_order(model, order, chains.clamped)
-    for _ in range(int(n_sweeps)):
+    for done in range(int(n_sweeps)):
+        # Numba backend: a dedicated kernel (bit-identical to the loop below) runs the remaining
+        # sweeps once every layer it reads is binary; a NumPy sweep first makes them binary
+        if chains.backend == "numba" and run_sweeps(model, biases, weights, chains, groups,
+                                                    int(n_sweeps) - done):
+            break
         for group in groups:
             for l in group:
                 keys = sweep_keys(xp, chains.keys, chains.sweep, l)

@@ -1,0 +1,435 @@
+"""Numba kernel of block Gibbs sweeps over binary layers, bit-identical to the NumPy sampler.
+
+The NumPy reference (:mod:`dbdlab.sampling.conditionals`) computes, for unit ``i`` of layer ``l``,
+the activations ``φ_iα = a_α + Σ_β n_iβ^{below} W_βα + Σ_β n_iβ^{above} W_αβ`` from the numbers
+``n_iβ`` of neighbours holding species ``β``, then ``p = e^{φ−s} / (e^{−s} + Σ e^{φ−s})`` with
+``s = max(0, max_α φ)``, the cumulative sums of ``p``, and the species from one uniform.  With
+binary neighbours ``φ``, hence the cumulative probabilities, depend on the unit only through its
+*neighbour-count pattern* ``(n^{below}, n^{above})``, of which a homogeneous lattice model has few
+(LV DBM middle layer: 15 × 15 with ``q = 4`` and two species on each side).
+
+Exactness decision
+------------------
+The kernel therefore looks up the cumulative probabilities in a table indexed by the pattern, and
+computes **no** ``exp`` at all.  The table is built once per call *by the NumPy reference code
+itself*, applied to the pattern counts instead of the lattice counts: the same ``matmul`` (with
+the same operand layouts and the same BLAS dispatch class, see :func:`_count_term`), the same
+``a + below`` then ``+ above`` additions, :func:`probabilities_from_activations` and ``cumsum``.
+Every table entry is thus bit-for-bit the value the NumPy path computes for a unit with that
+pattern, and the kernel compares the same uniform (same stream, same counter) against it with the
+same rule, so samples are **bit-identical** to the NumPy path (tests check this, also with large
+and off-diagonal weights).  This is also the fastest variant: a table read replaces 3 ``exp``
+calls per unit.  An in-kernel ``exp`` (φ from per-side tables, then the NumPy formula) measured
+≈ 4× slower on the LV DBM sweep (≈ 35–45 vs ≈ 9 ns per unit update, one thread) *and* would be
+inexact: NumPy evaluates ``exp`` with its own SIMD code (AVX-512 where present) while Numba calls
+libm, which may differ in the last bit — so no inexact variant is offered.  (Tabulating
+``e^{W·n}`` factors would not be exact either, because ``e^{x+y} ≠ e^x e^y`` in floating point.)
+
+Coverage and fallback
+---------------------
+The kernel runs when every layer it updates and every layer they read holds codes (binary);
+probability layers (mean field, ``p(h|v)``), and models whose pattern tables would be too large
+(:data:`MAX_TABLE_ENTRIES`), are left to the NumPy path by :func:`run_sweeps` returning ``False``.
+Per-chain parameters ``(n_chains, n_theta)`` are supported (one table per chain).
+
+Kernel design (DESIGN §8)
+-------------------------
+* one parallel region per call, ``prange`` over chains; a chain runs all its sweeps in one thread
+  (a layer's units read only the adjacent layers, and layers of one group are non-adjacent, so
+  updating the layers of a group one after the other *in place* is the block update), hence
+  results do not depend on the thread count;
+* all layers of a chain live in one ``uint8`` row with one always-empty pad unit after each
+  layer, so the sentinel ``N_upper`` of open borders reads "empty" without a branch; neighbour
+  indices are precomputed absolute positions in that row (no ``%``);
+* the table row of a unit is a sum of per-code increments ``(q+1)^{β−1}`` (0 for empty) read from
+  a tiny table — no branch on the species, no rank lookup (rows of impossible patterns with more
+  than ``q`` neighbours are computed but never read; LV middle layer: 25 × 25 rows);
+* the neighbour sums are written out for ``q = 2, 4, 8`` (as loops LLVM turns them into AVX-512
+  gathers, 3× slower on Zen 4; as a helper function the call is not inlined);
+* the species is chosen branch-free (count of cumulative sums passed): the comparisons are
+  random and a branch would mispredict;
+* counter-based uniforms inline: unit ``i`` of layer ``l`` in sweep ``s`` of chain ``c`` takes draw
+  ``i`` of ``derive(derive(keys[c], s), l)``, exactly as :func:`~dbdlab.sampling.gibbs_sweeps`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from dbdlab.rng import derive_nb, uniform_nb
+
+from ..models._arrays import Array
+from ..models.boltzmann import BoltzmannMachine
+from .conditionals import probabilities_from_activations
+
+__all__ = [
+    "MAX_TABLE_ENTRIES",
+    "applies",
+    "cumulative_tables",
+    "run_sweeps",
+    "sample_layer_numba",
+]
+
+#: Largest number of float64 entries of all cumulative-probability tables of one call (64 MiB);
+#: beyond it (huge species sets, or per-chain θ for very many chains) the NumPy path runs.
+MAX_TABLE_ENTRIES = 1 << 23
+#: Largest dense pattern index space ``(q+1)^M`` of one side of a layer.
+_MAX_DENSE_PATTERNS = 1 << 20
+
+
+# --- static layout of a model (cached per model object) ---------------------------------------
+
+
+def _patterns(n_species: int, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every neighbour-count pattern of one side in dense order, and the code → increment table.
+
+    Pattern ``d`` has ``n_β = ⌊d / (q+1)^β⌋ mod (q+1)`` neighbours of species ``β`` (0-based), so a
+    unit whose neighbours hold codes ``c_k`` has pattern ``Σ_k step[c_k]`` with
+    ``step = (0, 1, q+1, (q+1)², …)`` (0 for empty).  Patterns with ``Σ n_β > q`` never occur; they
+    are kept so that the index needs no rank lookup (they only cost table space).
+
+    Returns ``(counts (D, n_species) float64, step (n_species+1,) int64)``, ``D = (q+1)^n_species``.
+    """
+    radix = q + 1
+    powers = radix ** np.arange(n_species, dtype=np.int64)
+    dense = np.arange(radix**n_species, dtype=np.int64)
+    counts = (dense[:, None] // powers) % radix
+    return counts.astype(np.float64), np.concatenate([[0], powers]).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class _Layout:
+    """Flat arrays describing a model to the kernel (see the module docstring).
+
+    Layer ``l``'s table row of a unit is ``Σ_k step_lo[l, lower codes] + Σ_k step_hi[l, upper
+    codes]``: ``step_lo`` already carries the factor ``n_pat_hi[l]``, so the row is
+    ``d_lo · D_hi + d_hi`` for dense lower / upper patterns ``d_lo``, ``d_hi``.
+    """
+
+    supported: bool          # False if some side has too many dense patterns
+    offsets: np.ndarray      # (L+1,) start of layer l in a chain's row (layer + 1 pad unit)
+    n_units: np.ndarray      # (L,)
+    n_species: np.ndarray    # (L,)
+    nbr_lo: np.ndarray       # uint32 absolute row positions of the lower neighbours, flat
+    lo_start: np.ndarray     # (L,) start of layer l's block in nbr_lo
+    q_lo: np.ndarray         # (L,) lower neighbours per unit (0 for layer 0)
+    step_lo: np.ndarray      # (L, M_max+1) code → table-row increment, lower side
+    nbr_hi: np.ndarray       # same for the upper side (sentinels point at the pad unit)
+    hi_start: np.ndarray
+    q_hi: np.ndarray
+    step_hi: np.ndarray
+    patterns_lo: tuple[np.ndarray, ...]  # per layer (D_lo, M_{l−1}) counts; (1, 0) if none
+    patterns_hi: tuple[np.ndarray, ...]
+
+    @property
+    def row_length(self) -> int:
+        return int(self.offsets[-1])
+
+    def table_entries(self, layers: Sequence[int]) -> int:
+        """Number of float64 entries of the tables of ``layers`` for one θ."""
+        return sum(len(self.patterns_lo[l]) * len(self.patterns_hi[l]) * int(self.n_species[l])
+                   for l in set(layers))
+
+
+_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _layout(model: BoltzmannMachine) -> _Layout:
+    cached = _LAYOUTS.get(model)
+    if cached is not None:
+        return cached
+    n_layers = model.n_layers
+    n_units = np.array([lay.n_units for lay in model.layers], dtype=np.int64)
+    n_species = np.array([lay.n_species for lay in model.layers], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_units + 1)]).astype(np.int64)
+    if offsets[-1] >= 2**32:
+        raise ValueError("model too large for the Numba Gibbs kernel (uint32 positions)")
+    m_max = int(n_species.max())
+    supported = True
+    sides = {}
+    for side in ("lo", "hi"):
+        nbr, starts, qs, pats = [], [], [], []
+        steps = np.zeros((n_layers, m_max + 1), dtype=np.int64)
+        pos = 0
+        for l in range(n_layers):
+            other = l - 1 if side == "lo" else l + 1
+            q, counts = 0, np.zeros((1, 0))
+            if 0 <= other < n_layers:
+                conn = model.connections[min(l, other)]
+                # lower side: the units of layer l−1 that upper unit i sees (always valid);
+                # upper side: down_to_up, whose sentinel N_{l+1} lands on layer l+1's pad unit
+                table = conn.up_to_down if side == "lo" else conn.down_to_up
+                q = table.shape[1]
+                m_other = int(n_species[other])
+                if (q + 1) ** m_other > _MAX_DENSE_PATTERNS:
+                    supported = False
+                else:
+                    counts, steps[l, :m_other + 1] = _patterns(m_other, q)
+                nbr.append((offsets[other] + table).reshape(-1))
+            starts.append(pos)
+            qs.append(q)
+            pos += int(n_units[l]) * q
+            pats.append(counts)
+        sides[side] = [np.concatenate(nbr).astype(np.uint32) if nbr else
+                       np.zeros(0, np.uint32), np.array(starts, np.int64),
+                       np.array(qs, np.int64), steps, tuple(pats)]
+    # fold the upper side's pattern count into the lower steps: one sum gives the table row
+    n_pat_hi = np.array([len(p) for p in sides["hi"][4]], dtype=np.int64)
+    sides["lo"][3] = sides["lo"][3] * n_pat_hi[:, None]
+    lo, hi = sides["lo"], sides["hi"]
+    layout = _Layout(supported, offsets, n_units, n_species, *lo[:4], *hi[:4],
+                     patterns_lo=lo[4], patterns_hi=hi[4])
+    _LAYOUTS[model] = layout
+    return layout
+
+
+# --- tables built with the NumPy reference arithmetic -----------------------------------------
+
+
+def _count_term(counts: np.ndarray, w: Array, n_units: int) -> Array:
+    """``counts @ w`` evaluated in the same ``matmul`` dispatch class as the NumPy sampler.
+
+    The sampler multiplies ``(chains, N, M')`` lattice counts; NumPy sends ``N == 1`` (a one-unit
+    layer) to its vector–matrix branch and ``N > 1`` to matrix–matrix BLAS, whose roundings (FMA
+    or not) may differ for off-diagonal weights — so a one-unit layer's table is built one
+    pattern row at a time.  Pattern tables always have more than one row.
+    """
+    if n_units == 1:
+        return np.concatenate([counts[k:k + 1] @ w for k in range(len(counts))], axis=-2)
+    return counts @ w
+
+
+def cumulative_tables(model: BoltzmannMachine, biases: Sequence[Array],
+                      weights: Sequence[Array], layers_to_update: Sequence[int],
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative conditional probabilities of every neighbour-count pattern, per layer.
+
+    Mirrors :func:`dbdlab.sampling.conditionals._activations` operation by operation (see the
+    module docstring), so entries are bit-identical to what the NumPy path computes for a unit.
+
+    Returns
+    -------
+    table
+        ``(T, total)`` float64 with ``T = 1`` (one θ) or ``n_chains`` (one θ per chain); layer
+        ``l``'s block starts at ``start[l]`` and holds ``(D_lo · D_hi, M_l)`` entries in C order,
+        row ``d_lo · D_hi + d_hi`` for the dense lower / upper patterns of :func:`_patterns`.
+    start
+        ``(L,)`` int64 block starts (0 for layers not updated).
+    """
+    layout = _layout(model)
+    n_theta_rows = 1 if np.ndim(biases[0]) == 1 else int(np.shape(biases[0])[0])
+    blocks, start, pos = [], np.zeros(model.n_layers, dtype=np.int64), 0
+    for l in sorted(set(int(l) for l in layers_to_update)):
+        n = int(layout.n_units[l])
+        phi = biases[l][..., None, :]  # (1, M) or (T, 1, M): the sampler's first operand
+        if l > 0:
+            phi = phi + _count_term(layout.patterns_lo[l], weights[l - 1], n)
+        phi = phi[..., :, None, :]  # pattern axes (lower, upper)
+        if l < model.n_layers - 1:
+            above = _count_term(layout.patterns_hi[l], np.swapaxes(weights[l], -1, -2), n)
+            phi = phi + above[..., None, :, :]
+        m = int(layout.n_species[l])
+        phi = np.ascontiguousarray(np.broadcast_to(
+            phi, (n_theta_rows,) + phi.shape[-3:-1] + (m,))).reshape(n_theta_rows, -1, m)
+        cum = np.cumsum(probabilities_from_activations(phi), axis=-1)
+        start[l] = pos
+        pos += cum.shape[1] * m
+        blocks.append(cum.reshape(n_theta_rows, -1))
+    table = np.ascontiguousarray(np.concatenate(blocks, axis=1)) if blocks else \
+        np.zeros((1, 0))
+    return table, start
+
+
+# --- the kernel -------------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _sweeps_kernel(state, keys, first_sweep, n_sweeps, sequence, keys_are_layer_keys,
+                   offsets, n_units, n_species, nbr_lo, lo_start, q_lo, step_lo,
+                   nbr_hi, hi_start, q_hi, step_hi, table, table_start):
+    """Run ``n_sweeps`` sweeps (layers updated in ``sequence`` order) of every chain in place.
+
+    ``state`` is ``(n_chains, row_length)`` uint8 and the neighbour positions are uint32:
+    unsigned indices need no negative-index fix-up.  With ``keys_are_layer_keys`` the keys are
+    already the per-chain keys of a single layer update (the
+    :func:`~dbdlab.sampling.sample_layer_given_neighbours` hook).
+    """
+    n_chains = state.shape[0]
+    # row of the table: the chain's own (per-chain θ) or the shared one; int64 arithmetic
+    # throughout (a prange index may be typed unsigned, and uint64 op int64 gives float64)
+    t_stride = np.int64(1) if table.shape[0] > 1 else np.int64(0)
+    for c in prange(n_chains):
+        row = state[c]
+        tab = table[np.int64(c) * t_stride]
+        for s in range(n_sweeps):
+            sweep_key = derive_nb(keys[c], first_sweep + s)
+            for g in range(sequence.shape[0]):
+                l = sequence[g]
+                key = keys[c] if keys_are_layer_keys else derive_nb(sweep_key, l)
+                base = offsets[l]
+                m = n_species[l]
+                qlo = q_lo[l]
+                qhi = q_hi[l]
+                lo0 = lo_start[l]
+                hi0 = hi_start[l]
+                t0 = table_start[l]
+                slo = step_lo[l]
+                shi = step_hi[l]
+                for i in range(n_units[l]):
+                    # neighbour sums written out for the local patterns' q = 2, 4, 8: as loops,
+                    # LLVM vectorises them with AVX-512 gathers once q ≥ 8 (3× slower on Zen 4);
+                    # as a helper function, the call is not inlined (3× slower everywhere)
+                    j = lo0 + i * qlo
+                    if qlo == 8:
+                        p_lo = (slo[row[nbr_lo[j]]] + slo[row[nbr_lo[j + 1]]]
+                                + slo[row[nbr_lo[j + 2]]] + slo[row[nbr_lo[j + 3]]]
+                                + slo[row[nbr_lo[j + 4]]] + slo[row[nbr_lo[j + 5]]]
+                                + slo[row[nbr_lo[j + 6]]] + slo[row[nbr_lo[j + 7]]])
+                    elif qlo == 4:
+                        p_lo = (slo[row[nbr_lo[j]]] + slo[row[nbr_lo[j + 1]]]
+                                + slo[row[nbr_lo[j + 2]]] + slo[row[nbr_lo[j + 3]]])
+                    elif qlo == 2:
+                        p_lo = slo[row[nbr_lo[j]]] + slo[row[nbr_lo[j + 1]]]
+                    else:  # no lower layer (other q do not occur)
+                        p_lo = 0
+                        for k in range(qlo):
+                            p_lo += slo[row[nbr_lo[j + k]]]
+                    j = hi0 + i * qhi
+                    if qhi == 8:
+                        p_hi = (shi[row[nbr_hi[j]]] + shi[row[nbr_hi[j + 1]]]
+                                + shi[row[nbr_hi[j + 2]]] + shi[row[nbr_hi[j + 3]]]
+                                + shi[row[nbr_hi[j + 4]]] + shi[row[nbr_hi[j + 5]]]
+                                + shi[row[nbr_hi[j + 6]]] + shi[row[nbr_hi[j + 7]]])
+                    elif qhi == 4:
+                        p_hi = (shi[row[nbr_hi[j]]] + shi[row[nbr_hi[j + 1]]]
+                                + shi[row[nbr_hi[j + 2]]] + shi[row[nbr_hi[j + 3]]])
+                    elif qhi == 2:
+                        p_hi = shi[row[nbr_hi[j]]] + shi[row[nbr_hi[j + 1]]]
+                    else:  # no upper layer
+                        p_hi = 0
+                        for k in range(qhi):
+                            p_hi += shi[row[nbr_hi[j + k]]]
+                    pattern = p_lo + p_hi
+                    u = uniform_nb(key, i)
+                    # the NumPy rule: count the cumulative sums that u has passed; empty if all
+                    # (branch-free: the comparison outcomes are random and would mispredict)
+                    at = t0 + pattern * m
+                    passed = 0
+                    for a in range(m):
+                        passed += u >= tab[at + a]
+                    row[base + i] = passed + 1 if passed < m else 0
+
+
+# --- Python entry points ----------------------------------------------------------------------
+
+# Last tables per model: repeated calls with the same θ (sampling in short bursts, e.g. one
+# call per recorded sweep) skip the NumPy table build, which dominates a call for few chains.
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tables(model: BoltzmannMachine, biases, weights, sequence: Sequence[int]):
+    key = (tuple(sorted(set(sequence))), np.shape(biases[0]),
+           b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
+                    for a in (*biases, *weights)))
+    cached = _TABLES.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    table, start = cumulative_tables(model, biases, weights, sequence)
+    _TABLES[model] = (key, table, start)
+    return table, start
+
+
+def _is_codes(state: Array) -> bool:
+    return isinstance(state, np.ndarray) and state.dtype.kind in "iu"
+
+
+def _needed(model: BoltzmannMachine, sequence: Sequence[int]) -> set[int]:
+    return {k for l in sequence for k in (l - 1, l, l + 1) if 0 <= k < model.n_layers}
+
+
+def applies(model: BoltzmannMachine, layers: Sequence[Array], sequence: Sequence[int],
+            n_theta_rows: int = 1) -> bool:
+    """Whether the kernel can update ``sequence`` of ``layers`` (see "Coverage and fallback")."""
+    if not isinstance(model, BoltzmannMachine):
+        return False
+    layout = _layout(model)
+    return (layout.supported
+            and all(_is_codes(layers[l]) for l in _needed(model, sequence))
+            and n_theta_rows * layout.table_entries(sequence) <= MAX_TABLE_ENTRIES)
+
+
+def _run(model: BoltzmannMachine, biases, weights, layers: Sequence[Array], keys: np.ndarray,
+         sequence: Sequence[int], first_sweep: int, n_sweeps: int,
+         keys_are_layer_keys: bool) -> dict[int, np.ndarray] | None:
+    """Kernel call on copies of the layers; the new states of the updated layers, or ``None``."""
+    n_rows = 1 if np.ndim(biases[0]) == 1 else int(np.shape(biases[0])[0])
+    if not applies(model, layers, sequence, n_rows):
+        return None
+    layout = _layout(model)
+    table, table_start = _tables(model, biases, weights, sequence)
+    n_chains = int(keys.shape[0])
+    state = np.zeros((n_chains, layout.row_length), dtype=np.uint8)
+    for l in _needed(model, sequence):
+        state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]] = layers[l]
+    _sweeps_kernel(state, np.ascontiguousarray(keys, dtype=np.uint64), int(first_sweep),
+                   int(n_sweeps), np.asarray(sequence, dtype=np.int64), keys_are_layer_keys,
+                   layout.offsets, layout.n_units, layout.n_species,
+                   layout.nbr_lo, layout.lo_start, layout.q_lo, layout.step_lo,
+                   layout.nbr_hi, layout.hi_start, layout.q_hi, layout.step_hi,
+                   table, table_start)
+    return {l: state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]].astype(np.int8)
+            for l in set(sequence)}
+
+
+def run_sweeps(model: BoltzmannMachine, biases: Sequence[Array], weights: Sequence[Array],
+               chains, groups: Sequence[Sequence[int]], n_sweeps: int) -> bool:
+    """Run ``n_sweeps`` Gibbs sweeps of ``chains`` with the kernel, if it applies.
+
+    Parameters
+    ----------
+    model, biases, weights
+        The model and ``model.unpack_theta(θ)`` (θ of shape ``(n_theta,)`` or
+        ``(n_chains, n_theta)``).
+    chains
+        :class:`~dbdlab.sampling.Chains` with NumPy arrays (backend ``"numba"``); updated in
+        place (layers and sweep counter) when the kernel runs.
+    groups
+        The sweep's groups of layers, as in :func:`~dbdlab.sampling.gibbs_sweeps`.
+    n_sweeps
+        Number of sweeps.
+
+    Returns
+    -------
+    ``True`` if the sweeps were done (bit-identical to the NumPy loop); ``False`` if the kernel
+    does not apply (a layer it reads holds probabilities, or the tables would be too large),
+    in which case nothing was changed.
+    """
+    sequence = [int(l) for g in groups for l in g]
+    if n_sweeps <= 0 or not sequence:
+        return n_sweeps <= 0
+    new = _run(model, biases, weights, chains.layers, chains.keys, sequence, chains.sweep,
+               n_sweeps, False)
+    if new is None:
+        return False
+    for l, s in new.items():
+        chains.layers[l] = s
+    chains.sweep += int(n_sweeps)
+    return True
+
+
+def sample_layer_numba(model: BoltzmannMachine, biases: Sequence[Array],
+                       weights: Sequence[Array], layers: Sequence[Array], l: int,
+                       keys: Array) -> np.ndarray | None:
+    """Drop-in twin of :func:`~dbdlab.sampling.sample_layer_given_neighbours` (NumPy arrays).
+
+    ``keys`` are the per-chain keys of this layer update.  Returns the new ``int8`` codes of
+    layer ``l``, bit-identical to the hook, or ``None`` when the kernel does not apply (a
+    neighbour layer holds probabilities, or the tables would be too large).
+    """
+    new = _run(model, biases, weights, layers, np.asarray(keys), [int(l)], 0, 1, True)
+    return None if new is None else new[int(l)]
