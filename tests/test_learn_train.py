@@ -40,6 +40,8 @@ def test_training_decreases_the_action(kind, lr):
     f = {n: result.fields[n].value(ics[:1])[0] for n in dyn.names}
     assert f["b"] < 0 and f["J"] > 0 and f["K"] > 0
     assert result.history.sizes["step"] == 30
+    assert result.history.theta.dims == ("step", "ic", "lag", "param")
+    np.testing.assert_allclose(result.history.theta.values[0, :, 0], ics)  # θ(0) of each IC
 
 
 def test_window_schedule_of_the_authors():

@@ -8,7 +8,8 @@ One optimisation step ``s`` (reference notes §4.1):
    ``ic_update="sequential"``, the authors' choice — an immediate update of the shared
    coefficients u; with ``"mean"`` the gradients of all initial conditions are averaged into
    one update;
-3. history: window, moments, adjoint-gradient norm, seconds per step.
+3. history: window, θ in the window per initial condition, moments, adjoint-gradient norm,
+   seconds per step.
 
 Updates are SGD or Adam per right-hand side with per-parameter learning rates.  Adam keeps its
 moments on the same sparse grid as the coefficients and updates only the vertices a gradient
@@ -208,7 +209,7 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
         else:
             result = continuous_adjoint(dynamics, fields, traj, delta, tau, l2=l2,
                                         reference_bug_field=reference_bug_field)
-        return result.gradients, awake, asleep
+        return result.gradients, awake, asleep, traj.timepoints[tau:]
 
     iterator = range(first, int(steps) + 1)
     if progress_enabled(progress):
@@ -219,9 +220,10 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     for step in iterator:
         start = time.perf_counter()
         tau, end = window.window(step, n_timepoints)
-        awake_sum, asleep_sum, norms, grads = 0.0, 0.0, [], []
+        awake_sum, asleep_sum, norms, grads, thetas = 0.0, 0.0, [], [], []
         for ic in range(len(ics)):
-            gradients, awake, asleep = solve(ic, tau, end)
+            gradients, awake, asleep, theta_window = solve(ic, tau, end)
+            thetas.append(theta_window)
             awake_sum, asleep_sum = awake_sum + awake, asleep_sum + asleep
             norms.append(_norm(gradients))
             if ic_update == "sequential":
@@ -230,7 +232,8 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
                 grads.append(gradients)
         if ic_update == "mean":
             optimizer.apply(fields, _mean_gradient(grads))
-        records.append({"step": step, "tau": tau, "awake": awake_sum / len(ics),
+        records.append({"step": step, "tau": tau, "theta": np.stack(thetas),
+                        "awake": awake_sum / len(ics),
                         "asleep": asleep_sum / len(ics), "grad_norm": float(np.mean(norms)),
                         "seconds": time.perf_counter() - start})
         if checkpoint is not None and checkpoint_every and (step % checkpoint_every == 0 or
@@ -240,6 +243,7 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     n_w = window.length + 1
     history = xr.Dataset(
         {"tau": ("step", [r["tau"] for r in records]),
+         "theta": (("step", "ic", "lag", "param"), np.stack([r["theta"] for r in records])),
          "awake": (("step", "lag", "param"), np.stack([r["awake"] for r in records])),
          "asleep": (("step", "lag", "param"), np.stack([r["asleep"] for r in records])),
          "grad_norm": ("step", [r["grad_norm"] for r in records]),
@@ -249,6 +253,7 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
         attrs={**dynamics.to_attrs(), "adjoint": adjoint, "ic_update": ic_update,
                "optimizer": optimizer.kind, "window_length": window.length,
                "shift_every": window.shift_every})
+    history["theta"].attrs["description"] = "θ(tau + lag) per initial condition, before update"
     history["awake"].attrs["description"] = "data moments at timepoint tau + lag, mean over ICs"
     history["asleep"].attrs["description"] = "model moments at timepoint tau + lag"
     return TrainingResult(fields, history)
