@@ -42,6 +42,8 @@ NOTEBOOKS: list[str] = [
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "01_simulation": {},
+        "02_maxent_init": {},
+        "03_annihilation_rbm": {},
     },
     "paper": {
         "01_simulation": {
@@ -51,6 +53,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "annihilation_ics": 50,
             "annihilation_lattices": 50,
         },
+        "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
+        "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
     },
 }
 
