@@ -86,7 +86,26 @@ def theta_to_dict(theta: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {n: arr[..., k] for k, n in enumerate(names)}
 
 
-class BoltzmannMachine:
+class NamedParameters:
+    """θ helpers shared by every model with a ``theta_names`` tuple."""
+
+    theta_names: tuple[str, ...]
+
+    def check_theta(self, theta: Any) -> Array:
+        """θ as float64 with one entry per name in its last axis (else ``ValueError``)."""
+        return check_theta(theta, self.theta_names)
+
+    def theta_from_dict(self, values: Mapping[str, Any],
+                        default: float | None = None) -> np.ndarray:
+        """θ in the documented order from ``{name: value}`` (see :func:`theta_from_dict`)."""
+        return theta_from_dict(values, self.theta_names, default)
+
+    def theta_to_dict(self, theta: Any) -> dict[str, Any]:
+        """``{name: value}`` of a θ vector (see :func:`theta_to_dict`)."""
+        return theta_to_dict(theta, self.theta_names)
+
+
+class BoltzmannMachine(NamedParameters):
     """A layered multinomial Boltzmann machine (RBM for 2 layers, DBM for more).
 
     Parameters
@@ -228,19 +247,6 @@ class BoltzmannMachine:
                              f"{', '.join(self.species_names)}") from None
 
     # -- parameters ----------------------------------------------------------------------------
-
-    def check_theta(self, theta: Any) -> Array:
-        """θ as float64 with :attr:`n_theta` entries in its last axis (else ``ValueError``)."""
-        return check_theta(theta, self.theta_names)
-
-    def theta_from_dict(self, values: Mapping[str, Any],
-                        default: float | None = None) -> np.ndarray:
-        """θ in the documented order from ``{name: value}`` (see :func:`theta_from_dict`)."""
-        return theta_from_dict(values, self.theta_names, default)
-
-    def theta_to_dict(self, theta: Any) -> dict[str, Any]:
-        """``{name: value}`` of a θ vector (see :func:`theta_to_dict`)."""
-        return theta_to_dict(theta, self.theta_names)
 
     def unpack_theta(self, theta: Any) -> tuple[list[Array], list[Array]]:
         """Biases and dense weight matrices of θ (any array module).

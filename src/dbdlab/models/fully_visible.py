@@ -9,21 +9,21 @@ annihilation experiments and the distribution of their initial lattices (referen
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._arrays import Array, array_module, flat_state, occupation
-from .boltzmann import check_theta, theta_from_dict, theta_to_dict
+from .boltzmann import NamedParameters
 from .layers import Layer
 
 __all__ = ["FullyVisible1DModel"]
 
 
 @dataclass(frozen=True)
-class FullyVisible1DModel:
+class FullyVisible1DModel(NamedParameters):
     """Fully visible open-chain model with b, J, K (paper A eq. 37).
 
     Parameters
@@ -60,17 +60,6 @@ class FullyVisible1DModel:
     @property
     def n_theta(self) -> int:
         return 3
-
-    def check_theta(self, theta: Any) -> Array:
-        """θ = ``(b, J, K)`` as float64 (last axis of length 3; leading axis = chains)."""
-        return check_theta(theta, self.theta_names)
-
-    def theta_from_dict(self, values: Mapping[str, Any],
-                        default: float | None = None) -> np.ndarray:
-        return theta_from_dict(values, self.theta_names, default)
-
-    def theta_to_dict(self, theta: Any) -> dict[str, Any]:
-        return theta_to_dict(theta, self.theta_names)
 
     def _occupied(self, v: Array | Sequence[Array]) -> Array:
         if isinstance(v, list | tuple):

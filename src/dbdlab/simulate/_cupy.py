@@ -19,7 +19,6 @@ shape ``(replicas, size)`` allocated once per :class:`CupyRunner`; the ensemble 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import cupy as cp
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from ..lattice import Lattice
 from ..reactions import NetworkTables
 from ..rng import CUDA_SOURCE
+from ._runner import EnsembleRunner
 
 __all__ = ["CupyRunner", "KERNEL_SOURCE", "KERNEL_NAME", "KERNEL_OPTIONS", "BLOCK_SIZE"]
 
@@ -594,7 +594,7 @@ def _device(array: np.ndarray, dtype) -> cp.ndarray:
     return cp.asarray(host)
 
 
-class CupyRunner:
+class CupyRunner(EnsembleRunner):
     """Advance an ensemble chunk by chunk on the GPU, yielding ``(lattices, counts)`` per chunk.
 
     Same interface as :class:`~dbdlab.simulate._numba_runner.NumbaRunner`: ``lattices`` has
@@ -606,29 +606,13 @@ class CupyRunner:
     def __init__(self, lattice: Lattice, tables: NetworkTables, n_species: int,
                  initial: np.ndarray, keys: list[int], steps: int, dt: float, biased: bool,
                  store_lattices: bool) -> None:
-        self.lattice = lattice
-        self.tables = tables
-        self.n_species = n_species
-        occ = np.array(initial, dtype=np.int8, order="C")
-        n_codes = n_species + 1
-        n_total = np.stack([np.bincount(row, minlength=n_codes) for row in occ])
-        state = np.zeros((len(keys), 3), dtype=np.float64)
-        state[:, 0] = -1.0
-        self.occ = cp.asarray(occ)
-        self.n_total = cp.asarray(n_total.astype(np.int64))
-        self.state = cp.asarray(state)
-        self.keys = cp.asarray(np.array(keys, dtype=np.uint64))
-        self.steps = steps
-        self.dt = dt
-        self.biased = biased
-        _, self.rows_per_plane, self.row_size = lattice.selection_geometry
-        if biased:
-            self.bag_geometry = (self.rows_per_plane, self.row_size)
-        else:
-            self.bag_geometry = (1, lattice.n_sites)
-
-        n_rep, n_sites = occ.shape
-        self.n_rep, self.n_sites, self.n_codes = n_rep, n_sites, n_codes
+        super().__init__(lattice, tables, n_species, initial, keys, steps, dt, biased,
+                         store_lattices)
+        self.occ = cp.asarray(self.occ)
+        self.n_total = cp.asarray(self.n_total)
+        self.state = cp.asarray(self.state)
+        self.keys = cp.asarray(self.keys)
+        n_sites, n_codes, n_rep = self.n_sites, self.n_codes, self.n_rep
         nbr, nnbr = lattice.neighbours
         self.nbr_width = int(nbr.shape[1])
         self.nbr = _device(nbr, np.int32)
@@ -673,14 +657,3 @@ class CupyRunner:
         grid = ((self.n_rep + BLOCK_SIZE - 1) // BLOCK_SIZE,)
         _kernel()(grid, (BLOCK_SIZE,), args)
         return cp.asnumpy(out_lattice), cp.asnumpy(out_counts)
-
-    def run(self, chunk: int, progress: bool,
-            label: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        from tqdm.auto import tqdm
-
-        with tqdm(total=self.steps, desc=label, unit="step", disable=not progress,
-                  leave=False) as bar:
-            for first in range(0, self.steps, chunk):
-                n = min(chunk, self.steps - first)
-                yield self.advance(first, n)
-                bar.update(n)
