@@ -103,3 +103,28 @@ def test_bad_arguments():
               window=WindowSchedule(3, 1), n_timepoints=8, progress=False)
     with pytest.raises(ValueError, match="lr"):
         FieldOptimizer("sgd", {"b": 1.0}).rate("J")
+
+
+def test_custom_adjoint_rule_and_estimator_extras():
+    """Other adjoint systems plug in as a callable that gets the estimator's extra items."""
+    from dbdlab.learn import discrete_adjoint
+
+    n_tp = 10
+    dyn, ics, est = _problem(n_tp)
+    seen = []
+
+    def estimator(theta, timepoints, ic, step):
+        awake, asleep = est(theta, timepoints, ic, step)
+        return awake, asleep, {"ic": ic}
+
+    def rule(dynamics, fields, traj, awake, asleep, tau, extras):
+        seen.append(extras["ic"])
+        return discrete_adjoint(dynamics, fields, traj, asleep - awake, tau)
+
+    kwargs = dict(steps=3, window=WindowSchedule(4, 2), n_timepoints=n_tp, progress=False)
+    custom = train(dyn, dyn.new_fields(), ics, estimator, adjoint=rule, **kwargs)
+    plain = train(dyn, dyn.new_fields(), ics, est, **kwargs)
+    assert seen == [0, 1] * 3
+    for name in dyn.learned:
+        np.testing.assert_array_equal(custom.fields[name].coefficients,
+                                      plain.fields[name].coefficients)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fem import HermiteField, SparseCoefficients
-from .adjoint import continuous_adjoint, discrete_adjoint
+from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint
 from .dynamics import Dynamics, integrate
 
 __all__ = ["WindowSchedule", "FieldOptimizer", "TrainingResult", "train"]
@@ -123,7 +123,8 @@ class TrainingResult:
     history: object
 
 
-Estimator = Callable[[np.ndarray, np.ndarray, int, int], tuple[np.ndarray, np.ndarray]]
+Estimator = Callable[[np.ndarray, np.ndarray, int, int], tuple]
+AdjointRule = Callable[..., "AdjointResult"]
 
 
 def _norm(gradients: Mapping[str, SparseCoefficients]) -> float:
@@ -141,7 +142,7 @@ def _mean_gradient(all_grads: list[dict[str, SparseCoefficients]]) -> dict:
 
 def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_conditions: np.ndarray,
           estimator: Estimator, *, steps: int, window: WindowSchedule, n_timepoints: int,
-          optimizer: FieldOptimizer | None = None, adjoint: str = "discrete",
+          optimizer: FieldOptimizer | None = None, adjoint: str | AdjointRule = "discrete",
           ic_update: str = "sequential", l2: Mapping[str, tuple[float, float]] | None = None,
           reference_bug_field: str | None = None, checkpoint: str | Path | None = None,
           checkpoint_every: int = 0, progress: bool | None = None) -> TrainingResult:
@@ -161,8 +162,12 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     optimizer
         :class:`FieldOptimizer` (default SGD with learning rate 1).
     adjoint
-        ``"discrete"`` (exact gradient of the discretised action) or ``"continuous"`` (the
-        papers' scheme as coded by the authors).
+        ``"discrete"`` (exact gradient of the discretised action), ``"continuous"`` (the
+        papers' scheme as coded by the authors), or a callable
+        ``rule(dynamics, fields, trajectory, awake, asleep, window_start, *extras)`` returning
+        an :class:`~dbdlab.learn.adjoint.AdjointResult` — the hook for other adjoint systems
+        (e.g. the centered DBM of paper B eqs. 15–17), which receive whatever extra items the
+        estimator returns after ``(awake, asleep)`` (e.g. centers).
     ic_update
         ``"sequential"`` (update after every initial condition, the authors') or ``"mean"``.
     l2, reference_bug_field
@@ -183,8 +188,9 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     if ics.shape[1] != len(dynamics.names):
         raise ValueError(f"initial_conditions must have {len(dynamics.names)} columns "
                          f"({dynamics.names}), got shape {ics.shape}")
-    if adjoint not in ("discrete", "continuous"):
-        raise ValueError(f"adjoint must be 'discrete' or 'continuous', got {adjoint!r}")
+    if not callable(adjoint) and adjoint not in ("discrete", "continuous"):
+        raise ValueError(f"adjoint must be 'discrete', 'continuous' or a callable, got "
+                         f"{adjoint!r}")
     if ic_update not in ("sequential", "mean"):
         raise ValueError(f"ic_update must be 'sequential' or 'mean', got {ic_update!r}")
     if reference_bug_field is not None and adjoint != "continuous":
@@ -202,12 +208,13 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     def solve(ic: int, tau: int, end: int):
         traj = integrate(dynamics, fields, ics[ic], end + 1)
         timepoints = np.arange(tau, end + 1)
-        awake, asleep = estimator(traj.timepoints[tau:], timepoints, ic, step)
-        delta = asleep - awake
-        if adjoint == "discrete":
-            result = discrete_adjoint(dynamics, fields, traj, delta, tau, l2=l2)
+        awake, asleep, *extras = estimator(traj.timepoints[tau:], timepoints, ic, step)
+        if callable(adjoint):
+            result = adjoint(dynamics, fields, traj, awake, asleep, tau, *extras)
+        elif adjoint == "discrete":
+            result = discrete_adjoint(dynamics, fields, traj, asleep - awake, tau, l2=l2)
         else:
-            result = continuous_adjoint(dynamics, fields, traj, delta, tau, l2=l2,
+            result = continuous_adjoint(dynamics, fields, traj, asleep - awake, tau, l2=l2,
                                         reference_bug_field=reference_bug_field)
         return result.gradients, awake, asleep, traj.timepoints[tau:]
 
