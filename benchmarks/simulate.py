@@ -45,8 +45,8 @@ def _lv_kernel(replicas: int, steps: int, threads: int, selection: str = "refere
     ids = np.arange(replicas)
     initial = RandomCounts(LV["init"]).build(lattice, network, 0, ids, biased)
     keys = [stream_key(0, Purpose.SIMULATE, int(r)) for r in ids]
-    NumbaRunner(lattice, network.tables(), 2, initial, keys, 3, 1.0, biased, False).advance(0, 3)
-    runner = NumbaRunner(lattice, network.tables(), 2, initial, keys, steps, 1.0, biased, False)
+    NumbaRunner(lattice, network.tables(), 2, initial, keys, 3, 1.0, biased).advance(0, 3)
+    runner = NumbaRunner(lattice, network.tables(), 2, initial, keys, steps, 1.0, biased)
     start = time.perf_counter()
     counts = np.concatenate([c for _, c in runner.run(steps, False, "")], axis=1)
     seconds = time.perf_counter() - start

@@ -101,7 +101,7 @@ def test_runner_returns_host_arrays():
     lattice = Lattice((10,), False)
     initial = np.zeros((3, 10), dtype=np.int8)
     initial[:, ::2] = 1
-    runner = CupyRunner(lattice, net.tables(), 1, initial, [1, 2, 3], 6, 0.01, True, True)
+    runner = CupyRunner(lattice, net.tables(), 1, initial, [1, 2, 3], 6, 0.01, True)
     chunks = list(runner.run(4, False, "test"))
     assert [c[0].shape for c in chunks] == [(3, 4, 10), (3, 2, 10)]
     for frames, counts in chunks:

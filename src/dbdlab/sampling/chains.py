@@ -155,6 +155,19 @@ def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: n
     return out
 
 
+def _free_chains(model: Any, n_chains: int, seed: int, start: str, probabilities: Any,
+                 chain_ids: Any, backend: str | None) -> Chains:
+    """Unclamped chains with every layer initialised by ``start`` ("random" or "empty")."""
+    ids = _chain_ids(n_chains, chain_ids)
+    name = resolve_backend(backend)
+    xp = get_xp(name)
+    init = _initial_layers(model, xp, len(ids), seed, ids, start, probabilities,
+                           range(len(model.layers)))
+    return Chains([init[l] for l in range(len(model.layers))],
+                  chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
+                  (False,) * len(model.layers), 0, name)
+
+
 def random_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None,
                   probabilities: Sequence[Any] | None = None,
                   backend: str | None = None) -> Chains:
@@ -175,27 +188,13 @@ def random_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None
     backend
         ``None`` (``DBDLAB_BACKEND``), ``"numpy"``, ``"numba"`` or ``"cupy"``.
     """
-    ids = _chain_ids(n_chains, chain_ids)
-    name = resolve_backend(backend)
-    xp = get_xp(name)
-    init = _initial_layers(model, xp, len(ids), seed, ids, "random", probabilities,
-                           range(len(model.layers)))
-    return Chains([init[l] for l in range(len(model.layers))],
-                  chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
-                  (False,) * len(model.layers), 0, name)
+    return _free_chains(model, n_chains, seed, "random", probabilities, chain_ids, backend)
 
 
 def empty_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None,
                  backend: str | None = None) -> Chains:
     """Free chains with every unit empty (the start of paper A's test sampling, §7.3)."""
-    ids = _chain_ids(n_chains, chain_ids)
-    name = resolve_backend(backend)
-    xp = get_xp(name)
-    init = _initial_layers(model, xp, len(ids), seed, ids, "empty", None,
-                           range(len(model.layers)))
-    return Chains([init[l] for l in range(len(model.layers))],
-                  chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
-                  (False,) * len(model.layers), 0, name)
+    return _free_chains(model, n_chains, seed, "empty", None, chain_ids, backend)
 
 
 def data_chains(model: Any, visible: Any, seed: int, *, clamp: bool = False,

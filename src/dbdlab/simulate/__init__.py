@@ -159,7 +159,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
         else:
             from ._numba_runner import NumbaRunner as Runner
         runner = Runner(lattice, tables, len(network.species), initial, keys, steps, float(dt),
-                        biased, store_lattices)
+                        biased)
         chunks = runner.run(chunk or max(1, steps // 50), progress_enabled(progress),
                             f"simulate {network.name}")
 

@@ -604,10 +604,9 @@ class CupyRunner(EnsembleRunner):
     """
 
     def __init__(self, lattice: Lattice, tables: NetworkTables, n_species: int,
-                 initial: np.ndarray, keys: list[int], steps: int, dt: float, biased: bool,
-                 store_lattices: bool) -> None:
-        super().__init__(lattice, tables, n_species, initial, keys, steps, dt, biased,
-                         store_lattices)
+                 initial: np.ndarray, keys: list[int], steps: int, dt: float,
+                 biased: bool) -> None:
+        super().__init__(lattice, tables, n_species, initial, keys, steps, dt, biased)
         self.occ = cp.asarray(self.occ)
         self.n_total = cp.asarray(self.n_total)
         self.state = cp.asarray(self.state)

@@ -19,8 +19,8 @@ class EnsembleRunner:
     """
 
     def __init__(self, lattice: Lattice, tables: NetworkTables, n_species: int,
-                 initial: np.ndarray, keys: list[int], steps: int, dt: float, biased: bool,
-                 store_lattices: bool) -> None:
+                 initial: np.ndarray, keys: list[int], steps: int, dt: float,
+                 biased: bool) -> None:
         self.lattice = lattice
         self.tables = tables
         self.n_species = n_species
