@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +21,8 @@ import numpy as np
 __all__ = [
     "BACKENDS",
     "BackendUnavailableError",
+    "CUDA_INCLUDE_DIR",
+    "cuda_source",
     "gpu_status",
     "resolve_backend",
     "get_xp",
@@ -114,3 +118,35 @@ def to_numpy(array: Any) -> np.ndarray:
     if callable(get):
         return get()
     return np.asarray(array)
+
+
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.MULTILINE)
+#: directory searched for ``#include "..."`` of the CUDA sources after the including file's own
+CUDA_INCLUDE_DIR = Path(__file__).resolve().parent
+
+
+def cuda_source(path: str | os.PathLike) -> str:
+    """Text of a ``.cu`` file with its local ``#include "…"`` files inlined (once each).
+
+    Includes are looked up beside the including file, then in :data:`CUDA_INCLUDE_DIR` (where
+    ``rng.cuh`` lives), the search path the compilers get with ``-I``.  Inlining gives NVRTC one
+    self-contained source, so CuPy's compile cache (keyed by the source text) sees every change.
+    """
+    seen: set[Path] = set()
+
+    def expand(file: Path) -> str:
+        file = file.resolve()
+        if file in seen:
+            return ""
+        seen.add(file)
+
+        def include(match: re.Match) -> str:
+            for folder in (file.parent, CUDA_INCLUDE_DIR):
+                candidate = folder / match.group(1)
+                if candidate.is_file():
+                    return expand(candidate)
+            raise FileNotFoundError(f"{file.name}: #include \"{match.group(1)}\" not found")
+
+        return _INCLUDE.sub(include, file.read_text())
+
+    return expand(Path(path))
