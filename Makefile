@@ -5,6 +5,7 @@
 #   make test                   unit tests + nbval over the committed notebooks
 #   make notebooks              refresh the committed notebooks' outputs (quick profile)
 #   make lint | make bench | make clean
+#   make gpu-check              on a GPU machine: gpu extra, gpu-marked tests, GPU benchmarks
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,10 +22,10 @@ PYTEST_ARGS ?=
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))
 LINT_PATHS := $(wildcard src tests benchmarks)
 
-.PHONY: help venv book test notebooks lint bench clean
+.PHONY: help venv book test notebooks lint bench gpu-check clean
 
 help:
-	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -53,6 +54,15 @@ lint: venv
 bench: venv
 	@if [ -z "$(BENCHMARKS)" ]; then echo "make bench: no scripts in benchmarks/" >&2; exit 1; fi
 	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python "$$script"; done
+
+# One command for a machine with a CUDA device (≤ 8 min): install the gpu extra unless CuPy is
+# already there, run every gpu-marked test and benchmarks/gpu.py, write GPU_JSON (the book's
+# performance chapter shows it).  Fails if a test fails or no GPU is usable.
+GPU_JSON ?= benchmarks/results/gpu-check.json
+gpu-check: venv
+	$(BIN)/python -c 'import cupy' 2>/dev/null || \
+		$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,gpu]'
+	timeout 480 $(BIN)/python benchmarks/gpu.py --check --json $(GPU_JSON)
 
 clean:
 	rm -rf book/_build book/notebooks

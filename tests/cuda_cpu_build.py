@@ -45,7 +45,7 @@ def _layout_source(records: Mapping[str, Sequence[tuple[str, str]]]) -> str:
         values.append(f"sizeof({name})")
         values += [f"offsetof({name}, {field})" for field, _ in fields]
     return ("extern \"C\" long long dbd_layout(int i) {\n"
-            f"    static const long long v[] = {{{', '.join(values)}}};\n"
+            f"    static const long long v[] = {{{', '.join(values) or '0'}}};\n"
             "    return v[i];\n}\n")
 
 
