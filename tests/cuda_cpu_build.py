@@ -60,8 +60,8 @@ def cpu_library(cu_file: Path, kernels: Sequence[str],
     wrapper = out_dir / f"{cu_file.stem}_cpu.cpp"
     wrapper.write_text("\n".join(source) + "\n" + _layout_source(records))
     library = out_dir / f"lib{cu_file.stem}_cpu.so"
-    command = [compiler, "-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC",
-               "-shared", "-Wall", "-Werror", "-Wno-unused-function", f"-I{SHIM_DIR}",
+    command = [compiler, "-std=c++20", "-pthread", "-O2", "-ffp-contract=off", "-fno-fast-math",
+               "-fPIC", "-shared", "-Wall", "-Werror", "-Wno-unused-function", f"-I{SHIM_DIR}",
                f"-I{cu_file.parent}", f"-I{CUDA_INCLUDE_DIR}", str(wrapper), "-o", str(library)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

@@ -49,14 +49,14 @@ class CpuLauncher:
 
     def __init__(self, library):
         self.library = library
-        self.launches: list[int] = []
+        self.launches: list[tuple[int, int]] = []
 
     def pointer(self, array: np.ndarray) -> int:
         assert array.flags.c_contiguous
         return int(array.ctypes.data)
 
     def launch(self, grid, block, records):
-        self.launches.append(grid * block)
+        self.launches.append((grid, block))
         launch(self.library, _cuda_layers.KERNEL_NAME, grid, block, records)
 
 
@@ -216,14 +216,26 @@ def test_single_layer_twin_of_the_hook(library, name):
     assert _cuda_layers.sample_layer(launcher, model, biases, weights, probs, 0, keys) is None
 
 
-def test_one_thread_per_unit_and_chain(library):
+def test_one_launch_one_block_per_chain(library):
     model = lotka_volterra_dbm((4, 5))
     launcher = CpuLauncher(library)
     chains = random_chains(model, 3, 0, backend="numpy")
     biases, weights = model.unpack_theta(np.full(model.n_theta, 0.1))
-    assert _cuda_layers.run_sweeps(launcher, model, biases, weights, chains, ((1,), (0, 2)), 2)
-    block = _cuda_layers.BLOCK_SIZE
-    assert launcher.launches == [block * -(-3 * 20 // block)] * 6  # 2 sweeps × 3 layers
+    assert _cuda_layers.run_sweeps(launcher, model, biases, weights, chains, ((1,), (0, 2)), 4)
+    assert launcher.launches == [(3, 32)]  # 3 chains; 20 units per layer: one warp
+
+
+@pytest.mark.parametrize("block", [1, 3, 7])
+def test_blocks_smaller_than_layers(cuda_cpu, monkeypatch, block):
+    """Threads stride over a layer's units and meet at barriers between layers."""
+    monkeypatch.setattr(_cuda_layers, "BLOCK_SIZE", block)
+    lv = lotka_volterra_dbm((4, 4))
+    theta = np.linspace(-1.2, 1.5, lv.n_theta)
+    assert_same(run(lv, theta, 6, 5), _numpy_reference(lambda: run(lv, theta, 6, 5)))
+    model, theta = case("dbm2d_periodic")
+    thetas = theta * np.linspace(-3, 5, 6)[:, None]
+    assert_same(run(model, thetas, 6, 4), _numpy_reference(lambda: run(model, thetas, 6, 4)))
+    assert cuda_cpu == [5, 4]
 
 
 @pytest.mark.skipif(nvcc() is None, reason="nvcc not found: device compilation not checked")

@@ -3,8 +3,10 @@
 The kernel is the CUDA twin of the Numba layer kernel (:mod:`dbdlab.sampling._numba_layers`): it
 reads the same model layout and the same cumulative-probability tables, built on the host by the
 NumPy sampler's code, so its samples are bit-identical to the NumPy and Numba samplers.  One
-thread updates one unit of one chain; a sweep is one launch per layer in the sweep's order
-(layers of a group are non-adjacent, so updating them one after the other is the block update).
+launch runs all sweeps of a call: one thread block per chain, whose threads share the units of
+each layer update and meet at a barrier between layers (layers of a group are non-adjacent, so
+updating them one after the other is the block update).  A single launch keeps the host out of
+the loop; a per-layer launch would cost a kernel call per layer and sweep.
 
 A :class:`Launcher` says where the arrays live and how the kernel runs:
 :mod:`dbdlab.sampling._cupy_layers` on a GPU; the tests run the same source compiled as C++ for
@@ -31,7 +33,8 @@ __all__ = ["BLOCK_SIZE", "KERNEL_FILE", "KERNEL_NAME", "RECORDS", "Launcher", "a
            "record_dtype", "run_sweeps", "sample_layer"]
 
 KERNEL_FILE = Path(__file__).resolve().parent / "kernels" / "gibbs.cu"
-KERNEL_NAME = "dbd_gibbs_layer"
+KERNEL_NAME = "dbd_gibbs_sweeps"
+#: threads per block (one block per chain), at most; fewer for small layers (whole warps)
 BLOCK_SIZE = 256
 
 _PTR = "u8"
@@ -44,10 +47,11 @@ RECORDS: dict[str, tuple[tuple[str, str], ...]] = {
                       ("table_width", "i8"), ("per_chain_table", "i4")),
     "DbdGibbsChains": (("state", _PTR), ("keys", _PTR), ("row_length", "i8"),
                        ("n_chains", "i4")),
-    "DbdGibbsUpdate": (("sweep", "i8"), ("layer", "i4"), ("keys_are_layer_keys", "i4")),
+    "DbdGibbsRun": (("sequence", _PTR), ("first_sweep", "i8"), ("n_sequence", "i4"),
+                    ("n_sweeps", "i4"), ("keys_are_layer_keys", "i4")),
 }
 #: order of the records in the kernel's parameter list
-KERNEL_RECORDS = ("DbdGibbsChains", "DbdGibbsModel", "DbdGibbsUpdate")
+KERNEL_RECORDS = ("DbdGibbsChains", "DbdGibbsModel", "DbdGibbsRun")
 
 # layout arrays of the kernel, with their dtypes
 _LAYOUT_ARRAYS = (("offsets", np.int64), ("n_units", np.int64), ("n_species", np.int64),
@@ -119,7 +123,7 @@ def _record(launcher: Launcher, name: str, **values: Any) -> np.ndarray:
 def _run(launcher: Launcher, model: BoltzmannMachine, biases, weights,
          layers: Sequence[Array], keys: Array, sequence: Sequence[int], first_sweep: int,
          n_sweeps: int, keys_are_layer_keys: bool) -> dict[int, Array] | None:
-    """Kernel launches on copies of the layers; the new states of the updated layers, or
+    """One kernel launch on copies of the layers; the new states of the updated layers, or
     ``None`` when the kernel does not apply."""
     xp = launcher.xp
     n_rows = 1 if np.ndim(biases[0]) == 1 else int(np.shape(biases[0])[0])
@@ -141,13 +145,13 @@ def _run(launcher: Launcher, model: BoltzmannMachine, biases, weights,
     model_record = _record(launcher, "DbdGibbsModel", **_device_layout(model, xp), **tables,
                            step_width=layout.step_lo.shape[1], table_width=table.shape[1],
                            per_chain_table=int(table.shape[0] > 1))
-    for s in range(int(n_sweeps)):
-        for l in sequence:
-            update = _record(launcher, "DbdGibbsUpdate", sweep=int(first_sweep) + s, layer=l,
-                             keys_are_layer_keys=int(keys_are_layer_keys))
-            threads = n_chains * int(layout.n_units[l])
-            launcher.launch((threads + BLOCK_SIZE - 1) // BLOCK_SIZE, BLOCK_SIZE,
-                            (chains, model_record, update))
+    order = xp.asarray(np.asarray(sequence, dtype=np.int64))
+    run = _record(launcher, "DbdGibbsRun", sequence=order, first_sweep=int(first_sweep),
+                  n_sequence=len(sequence), n_sweeps=int(n_sweeps),
+                  keys_are_layer_keys=int(keys_are_layer_keys))
+    widest = max(int(layout.n_units[l]) for l in sequence)
+    block = min(BLOCK_SIZE, 32 * -(-widest // 32))
+    launcher.launch(n_chains, block, (chains, model_record, run))
     return {l: state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]].astype(np.int8)
             for l in set(sequence)}
 

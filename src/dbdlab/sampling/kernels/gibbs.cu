@@ -1,5 +1,5 @@
-/* CUDA kernel of block Gibbs sampling for layered lattice Boltzmann machines: one thread per
-   unit and chain, one launch per layer update.
+/* CUDA kernel of block Gibbs sampling for layered lattice Boltzmann machines: one thread block
+   per chain, its threads sharing the units of each layer update, all sweeps in one launch.
 
    The CUDA twin of the Numba kernel dbdlab/sampling/_numba_layers.py (_sweeps_kernel), with the
    same data and the same arithmetic:
@@ -14,7 +14,8 @@
      species is the count of cumulative sums it has passed (empty if all): the NumPy rule.
    Only table reads, integer sums and comparisons of an exactly computed uniform: samples are
    bit-identical to the NumPy and Numba samplers on any device.  Units of one layer read only
-   the adjacent layers, so the threads of a launch are independent.
+   the adjacent layers, so the threads of one layer update are independent; a block barrier
+   separates the layer updates of a chain.
 
    The same source compiles as plain C++ for the CPU (tests/cuda_cpu/cuda_cpu_shim.h). */
 #include "rng.cuh"
@@ -49,25 +50,18 @@ struct DbdGibbsChains {
     int n_chains;
 };
 
-/* One layer update: layer `layer` of every chain in sweep `sweep`. */
-struct DbdGibbsUpdate {
-    i64 sweep;
-    int layer;
-    int keys_are_layer_keys; /* 1: keys[c] is already the key of this update */
+/* A call: n_sweeps sweeps, each updating the layers of `sequence` in order. */
+struct DbdGibbsRun {
+    const i64* sequence;     /* (n_sequence,) layer indices */
+    i64 first_sweep;         /* number of the first sweep (its random streams) */
+    int n_sequence;
+    int n_sweeps;
+    int keys_are_layer_keys; /* 1: keys[c] is already the key of a single layer update */
 };
 
-extern "C" __global__ void dbd_gibbs_layer(DbdGibbsChains ch, DbdGibbsModel m, DbdGibbsUpdate up) {
-    int l = up.layer;
-    i64 n = m.n_units[l];
-    i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (t >= n * ch.n_chains) {
-        return;
-    }
-    i64 c = t / n;
-    i64 i = t - c * n;
-    unsigned char* row = ch.state + c * ch.row_length;
-    const double* tab = m.table + (m.per_chain_table ? c * m.table_width : 0);
-
+/* New code of unit i of layer l in `row` (the chain's state), from the uniform of `key`. */
+__device__ __forceinline__ void dbd_gibbs_unit(unsigned char* row, const double* tab,
+                                               const DbdGibbsModel& m, int l, i64 i, u64 key) {
     i64 q = m.q_lo[l];
     const unsigned* nb = m.nbr_lo + m.lo_start[l] + i * q;
     const i64* step = m.step_lo + l * m.step_width;
@@ -81,11 +75,6 @@ extern "C" __global__ void dbd_gibbs_layer(DbdGibbsChains ch, DbdGibbsModel m, D
     for (i64 k = 0; k < q; ++k) {
         pattern += step[row[nb[k]]];
     }
-
-    u64 key = ch.keys[c];
-    if (!up.keys_are_layer_keys) {
-        key = dbd_derive(dbd_derive(key, (u64)up.sweep), (u64)l);
-    }
     double u = dbd_uniform(key, (u64)i);
     i64 n_species = m.n_species[l];
     const double* cum = tab + m.table_start[l] + pattern * n_species;
@@ -94,4 +83,27 @@ extern "C" __global__ void dbd_gibbs_layer(DbdGibbsChains ch, DbdGibbsModel m, D
         passed += u >= cum[a];
     }
     row[m.offsets[l] + i] = (unsigned char)(passed < n_species ? passed + 1 : 0);
+}
+
+/* All sweeps of a call in one launch: block b runs chains b, b + gridDim.x, ...; its threads
+   share the units of each layer update and meet at a barrier before the next layer (which
+   reads this one).  Every thread of a block takes the same loop trips, so all reach each
+   barrier. */
+extern "C" __global__ void dbd_gibbs_sweeps(DbdGibbsChains ch, DbdGibbsModel m, DbdGibbsRun run) {
+    for (i64 c = blockIdx.x; c < ch.n_chains; c += gridDim.x) {
+        unsigned char* row = ch.state + c * ch.row_length;
+        const double* tab = m.table + (m.per_chain_table ? c * m.table_width : 0);
+        u64 chain_key = ch.keys[c];
+        for (int s = 0; s < run.n_sweeps; ++s) {
+            u64 sweep_key = dbd_derive(chain_key, (u64)(run.first_sweep + s));
+            for (int g = 0; g < run.n_sequence; ++g) {
+                int l = (int)run.sequence[g];
+                u64 key = run.keys_are_layer_keys ? chain_key : dbd_derive(sweep_key, (u64)l);
+                for (i64 i = threadIdx.x; i < m.n_units[l]; i += blockDim.x) {
+                    dbd_gibbs_unit(row, tab, m, l, i, key);
+                }
+                __syncthreads();
+            }
+        }
+    }
 }
