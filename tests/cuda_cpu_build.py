@@ -25,11 +25,16 @@ SHIM_DIR = Path(__file__).resolve().parent / "cuda_cpu"
 
 def cxx() -> str | None:
     """The C++ compiler (``$CXX``, else g++ or c++ on the path), or ``None``."""
-    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if os.environ.get("CXX"):
+        return shutil.which(os.environ["CXX"])
+    return shutil.which("g++") or shutil.which("c++")
 
 
 def nvcc() -> str | None:
-    """``nvcc`` on the path, under ``$CUDA_HOME``, or in ``/usr/local/cuda*/bin``; else ``None``."""
+    """``$NVCC``, else ``nvcc`` on the path, under ``$CUDA_HOME`` or in ``/usr/local/cuda*/bin``;
+    ``None`` if there is none."""
+    if os.environ.get("NVCC"):
+        return shutil.which(os.environ["NVCC"])
     found = shutil.which("nvcc")
     if found:
         return found
@@ -110,3 +115,34 @@ def ptx(cu_file: Path, out_dir: Path, options: Sequence[str] = ()) -> Path:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}\n{result.stdout}\n{result.stderr}")
     return target
+
+
+def layout_probe_source(cu_file: Path, records: Mapping[str, Sequence[tuple[str, str]]]) -> str:
+    """``cu_file`` (includes inlined) plus a kernel ``dbd_layout_probe(long long* out)`` writing
+    sizeof and the field offsets of the records, in order, as the device compiler sees them."""
+    from dbdlab.backend import cuda_source
+
+    lines = ['extern "C" __global__ void dbd_layout_probe(long long* out) {', "    int i = 0;"]
+    for name, fields in records.items():
+        lines.append(f"    {{ const {name}* p = nullptr; out[i++] = sizeof({name});")
+        lines += [f"      out[i++] = (long long)&p->{field};" for field, _ in fields]
+        lines.append("    }")
+    lines.append("}")
+    return cuda_source(cu_file) + "\n" + "\n".join(lines) + "\n"
+
+
+def device_layout(cu_file: Path, records: Mapping[str, Sequence[tuple[str, str]]],
+                  ) -> dict[str, tuple[int, list[int]]]:
+    """Like :func:`layout`, but as NVRTC lays the records out on the current GPU (needs CuPy)."""
+    import cupy
+
+    n = sum(1 + len(fields) for fields in records.values())
+    out = cupy.zeros(n, dtype=np.int64)
+    kernel = cupy.RawKernel(layout_probe_source(cu_file, records), "dbd_layout_probe")
+    kernel((1,), (1,), (out,))
+    values = [int(v) for v in out.get()]
+    result, i = {}, 0
+    for name, fields in records.items():
+        result[name] = (values[i], values[i + 1:i + 1 + len(fields)])
+        i += 1 + len(fields)
+    return result

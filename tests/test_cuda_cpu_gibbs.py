@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cuda_cpu_build import cpu_library, cxx, launch, layout, nvcc, ptx
+from cuda_cpu_build import cpu_library, cxx, launch, layout, layout_probe_source, nvcc, ptx
 from dbdlab.models import BoltzmannMachine, Layer
 from dbdlab.models.architectures import annihilation_rbm, lotka_volterra_dbm, rossler_rbm
 from dbdlab.sampling import (
@@ -242,5 +242,8 @@ def test_blocks_smaller_than_layers(cuda_cpu, monkeypatch, block):
 def test_kernel_compiles_to_ptx(tmp_path):
     target = ptx(_cuda_layers.KERNEL_FILE, tmp_path)
     assert f".entry {_cuda_layers.KERNEL_NAME}(" in target.read_text()
+    probe = tmp_path / "gibbs_layout_probe.cu"  # the GPU tests' layout check
+    probe.write_text(layout_probe_source(_cuda_layers.KERNEL_FILE, _cuda_layers.RECORDS))
+    assert ".entry dbd_layout_probe(" in ptx(probe, tmp_path).read_text()
 
 

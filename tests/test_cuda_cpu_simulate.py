@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cuda_cpu_build import cpu_library, cxx, launch, layout, nvcc, ptx
+from cuda_cpu_build import cpu_library, cxx, launch, layout, layout_probe_source, nvcc, ptx
 from dbdlab import networks
 from dbdlab.backend import cuda_source
 from dbdlab.initial import RandomCounts
@@ -138,3 +138,6 @@ def test_kernel_source_is_self_contained():
 def test_kernel_compiles_to_ptx(tmp_path):
     target = ptx(KERNEL_FILE, tmp_path, KERNEL_OPTIONS)
     assert f".entry {KERNEL_NAME}(" in target.read_text()
+    probe = tmp_path / "advance_layout_probe.cu"  # the GPU tests' layout check
+    probe.write_text(layout_probe_source(KERNEL_FILE, RECORDS))
+    assert ".entry dbd_layout_probe(" in ptx(probe, tmp_path).read_text()

@@ -82,3 +82,14 @@ def test_clamped_and_probability_layers(launches):
         mean_field_steps(lv, theta, chains, 1)
         gibbs_sweeps(lv, theta, chains, 3)
     _assert_same(a, b)
+
+
+def test_record_layout_on_the_device():
+    """NVRTC lays the kernel's records out as the NumPy dtypes passed by CuPy."""
+    from cuda_cpu_build import device_layout
+    from dbdlab.sampling._cuda_layers import KERNEL_FILE, RECORDS, record_dtype
+
+    for name, (size, offsets) in device_layout(KERNEL_FILE, RECORDS).items():
+        dtype = record_dtype(name)
+        assert (size, offsets) == (dtype.itemsize,
+                                   [dtype.fields[f][1] for f, _ in RECORDS[name]]), name
