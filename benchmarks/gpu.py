@@ -34,14 +34,14 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from dbdlab import networks
 from dbdlab.backend import gpu_status
-from dbdlab.initial import RandomCounts
-from dbdlab.lattice import Lattice
 from dbdlab.models.architectures import lotka_volterra_dbm
 from dbdlab.rng import Purpose, stream_key
 from dbdlab.sampling import gibbs_sweeps, random_chains
+from dbdlab.simulate import networks
 from dbdlab.simulate._numba_runner import NumbaRunner
+from dbdlab.simulate.initial import RandomCounts
+from dbdlab.simulate.lattice import Lattice
 
 ROOT = Path(__file__).resolve().parent.parent
 #: paper B's Lotka–Volterra lattice and initial numbers

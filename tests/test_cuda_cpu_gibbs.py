@@ -29,7 +29,7 @@ from dbdlab.sampling import (
     random_chains,
     sample_layer_given_neighbours,
 )
-from dbdlab.sampling._keys import sweep_keys
+from dbdlab.sampling.chains import sweep_keys
 from tiny_models import CASES
 
 

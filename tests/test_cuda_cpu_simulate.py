@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 from cuda_cpu_build import cpu_library, cxx, launch, layout, layout_probe_source, nvcc, ptx
-from dbdlab import networks
 from dbdlab.backend import cuda_source
-from dbdlab.initial import RandomCounts
-from dbdlab.lattice import Lattice
 from dbdlab.rng import Purpose, stream_key
+from dbdlab.simulate import networks
 from dbdlab.simulate._cuda import (
     KERNEL_FILE,
     KERNEL_NAME,
@@ -29,6 +27,8 @@ from dbdlab.simulate._cuda import (
     record_dtype,
 )
 from dbdlab.simulate._numba_runner import NumbaRunner
+from dbdlab.simulate.initial import RandomCounts
+from dbdlab.simulate.lattice import Lattice
 
 needs_cxx = pytest.mark.skipif(cxx() is None, reason="no C++ compiler (g++/c++) to build the "
                                "CUDA source for the CPU")

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbdlab import networks
 from dbdlab.backend import gpu_status
-from dbdlab.simulate import simulate
+from dbdlab.simulate import networks, simulate
 
 pytestmark = [
     pytest.mark.gpu,
@@ -89,8 +88,8 @@ def test_chunks_continue_on_device():
 
 
 def test_runner_returns_host_arrays():
-    from dbdlab.lattice import Lattice
     from dbdlab.simulate._cupy import CupyRunner
+    from dbdlab.simulate.lattice import Lattice
 
     net = networks.annihilation(0.5)
     lattice = Lattice((10,), False)

@@ -23,8 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..models._arrays import Array
+from ..backend import Array, to_numpy
 from ..models.boltzmann import BoltzmannMachine
 from . import _numba_layers
 from ._numba_layers import _layout, _needed, _tables

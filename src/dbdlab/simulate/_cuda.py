@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..lattice import Lattice
-from ..reactions import NetworkTables
 from ._runner import EnsembleRunner
+from .lattice import Lattice
+from .reactions import NetworkTables
 
 __all__ = ["BLOCK_SIZE", "KERNEL_FILE", "KERNEL_NAME", "KERNEL_OPTIONS", "RECORDS", "CudaRunner",
            "record_dtype"]

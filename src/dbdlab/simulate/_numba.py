@@ -50,7 +50,7 @@ class Geometry(NamedTuple):
 
 
 class Network(NamedTuple):
-    """Flat tables of a reaction network (:class:`dbdlab.reactions.NetworkTables`)."""
+    """Flat tables of a reaction network (:class:`dbdlab.simulate.reactions.NetworkTables`)."""
 
     uni_kind: np.ndarray
     uni_reactant: np.ndarray

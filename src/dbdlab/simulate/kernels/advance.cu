@@ -33,7 +33,7 @@ struct DbdLattice {
     int biased;              /* 1: the reference's row/plane-biased selection; 0: uniform */
 };
 
-/* The network's flat tables (dbdlab.reactions.NetworkTables), read-only. */
+/* The network's flat tables (dbdlab.simulate.reactions.NetworkTables), read-only. */
 struct DbdNetwork {
     int n_codes;             /* species + 1 (code 0 = empty) */
     int n_uni;
