@@ -72,8 +72,13 @@ def test_book_shows_device_figures_with_the_device_named(figures, cpu_results):
     data["simulator_speedup_vs_numba"] = 2.0 / data["simulator"]["numba"]["hops_per_ns"]
     data["gibbs_speedup_vs_numba"] = 150.0 / data["gibbs"]["numba"]["updates_per_ns"]
     data["targets_met"] = {"simulator": True, "gibbs": True}
+    data["cupy_larger"] = {"simulator": dict(data["simulator"]["cupy"], replicas=40000,
+                                             hops_per_ns=3.0),
+                           "gibbs": dict(data["gibbs"]["cupy"], chains=10000,
+                                         updates_per_ns=300.0)}
     sentences, rows = figures.describe(data)
     assert "Example GPU" in sentences[0]
+    assert "40000 replicas 3 hop attempts/ns" in sentences[-1]
     assert [r[0] for r in rows] == ["simulator", "Gibbs"]
     assert all(len(r) == len(figures.HEADER) for r in rows)
     assert rows[0][2] == "2 hops/ns" and rows[1][2] == "150 updates/ns"

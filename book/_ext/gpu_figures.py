@@ -38,6 +38,12 @@ def describe(data: dict | None) -> tuple[list[str], list[tuple[str, ...]]]:
     if tests is not None:
         sentences.append(f"gpu-marked tests: {tests['passed']} passed, {tests['failures']} "
                          f"failed, {tests['errors']} errors, {tests['skipped']} skipped.")
+    larger = data.get("cupy_larger")
+    if larger:
+        sentences.append(f"CUDA with more work per launch: {larger['simulator']['replicas']} "
+                         f"replicas {larger['simulator']['hops_per_ns']:.3g} hop attempts/ns; "
+                         f"{larger['gibbs']['chains']} chains "
+                         f"{larger['gibbs']['updates_per_ns']:.3g} unit updates/ns.")
     sim, gib = data["simulator"], data["gibbs"]
     targets = data.get("targets", {})
     met = data.get("targets_met", {})
