@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeAlias
@@ -30,6 +31,8 @@ __all__ = [
     "BackendUnavailableError",
     "CUDA_INCLUDE_DIR",
     "array_module",
+    "cuda_record",
+    "cuda_record_dtype",
     "cuda_source",
     "gpu_status",
     "resolve_backend",
@@ -187,3 +190,25 @@ def cuda_source(path: str | os.PathLike) -> str:
         return _INCLUDE.sub(include, file.read_text())
 
     return expand(Path(path))
+
+
+def cuda_record_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:
+    """NumPy dtype with the memory layout of a C struct (a CUDA kernel's record argument).
+
+    ``fields`` lists ``(name, kind)`` in the struct's order; ``kind`` is a NumPy type code
+    (``"i4"``, ``"i8"``, ``"f8"``…) or ``"ptr"`` for a pointer (its address, ``uint64``).  C
+    alignment rules apply (``align=True``), the same on the host and on the device.
+    """
+    return np.dtype({"names": [name for name, _ in fields],
+                     "formats": ["u8" if kind == "ptr" else kind for _, kind in fields]},
+                    align=True)
+
+
+def cuda_record(fields: Sequence[tuple[str, str]], pointer: Callable[[Any], int],
+                **values: Any) -> np.ndarray:
+    """A record of :func:`cuda_record_dtype` ``(fields)`` as a one-element structured array (how
+    CuPy passes a struct by value); pointer fields hold ``pointer(array)`` of the given arrays."""
+    record = np.zeros(1, dtype=cuda_record_dtype(fields))
+    for name, kind in fields:
+        record[name] = pointer(values[name]) if kind == "ptr" else values[name]
+    return record

@@ -23,20 +23,20 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..backend import Array, to_numpy
+from ..backend import Array, cuda_record, cuda_record_dtype, to_numpy
 from ..models.boltzmann import BoltzmannMachine
 from . import _numba_layers
 from ._numba_layers import _layout, _needed, _tables
 
-__all__ = ["BLOCK_SIZE", "KERNEL_FILE", "KERNEL_NAME", "RECORDS", "Launcher", "applies",
-           "record_dtype", "run_sweeps", "sample_layer"]
+__all__ = ["BLOCK_SIZE", "KERNEL_FILE", "KERNEL_NAME", "KERNEL_RECORDS", "RECORDS", "Launcher",
+           "applies", "record_dtype", "run_sweeps", "sample_layer"]
 
 KERNEL_FILE = Path(__file__).resolve().parent / "kernels" / "gibbs.cu"
 KERNEL_NAME = "dbd_gibbs_sweeps"
 #: threads per block (one block per chain), at most; fewer for small layers (whole warps)
 BLOCK_SIZE = 256
 
-_PTR = "u8"
+_PTR = "ptr"
 #: Field lists of the kernel's records, in the order of the structs in ``gibbs.cu``.
 RECORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "DbdGibbsModel": (("offsets", _PTR), ("n_units", _PTR), ("n_species", _PTR),
@@ -61,9 +61,7 @@ _LAYOUT_ARRAYS = (("offsets", np.int64), ("n_units", np.int64), ("n_species", np
 
 def record_dtype(name: str) -> np.dtype:
     """NumPy dtype with the memory layout of the kernel's struct ``name`` (C alignment)."""
-    fields = RECORDS[name]
-    return np.dtype({"names": [f for f, _ in fields], "formats": [t for _, t in fields]},
-                    align=True)
+    return cuda_record_dtype(RECORDS[name])
 
 
 class Launcher(Protocol):
@@ -112,11 +110,7 @@ def _device_layout(model: BoltzmannMachine, xp: ModuleType) -> dict[str, Any]:
 
 
 def _record(launcher: Launcher, name: str, **values: Any) -> np.ndarray:
-    record = np.zeros(1, dtype=record_dtype(name))
-    for field, kind in RECORDS[name]:
-        value = values[field]
-        record[field] = launcher.pointer(value) if kind == _PTR else value
-    return record
+    return cuda_record(RECORDS[name], launcher.pointer, **values)
 
 
 def _run(launcher: Launcher, model: BoltzmannMachine, biases, weights,

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import cuda_record, cuda_record_dtype
 from ._runner import EnsembleRunner
 from .lattice import Lattice
 from .reactions import NetworkTables
 
-__all__ = ["BLOCK_SIZE", "KERNEL_FILE", "KERNEL_NAME", "KERNEL_OPTIONS", "RECORDS", "CudaRunner",
-           "record_dtype"]
+__all__ = ["BLOCK_SIZE", "KERNEL_FILE", "KERNEL_NAME", "KERNEL_OPTIONS", "KERNEL_RECORDS",
+           "RECORDS", "CudaRunner", "record_dtype"]
 
 KERNEL_FILE = Path(__file__).resolve().parent / "kernels" / "advance.cu"
 KERNEL_NAME = "dbd_advance"
@@ -29,7 +30,7 @@ KERNEL_NAME = "dbd_advance"
 KERNEL_OPTIONS = ("--fmad=false",)
 BLOCK_SIZE = 64
 
-_PTR = "u8"
+_PTR = "ptr"
 #: Field lists of the kernel's records, in the order of the structs in ``advance.cu``.
 RECORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "DbdEnsemble": (("occ", _PTR), ("n_total", _PTR), ("state", _PTR), ("keys", _PTR),
@@ -65,9 +66,7 @@ _NETWORK_TABLES = (
 
 def record_dtype(name: str) -> np.dtype:
     """NumPy dtype with the memory layout of the kernel's struct ``name`` (C alignment)."""
-    fields = RECORDS[name]
-    return np.dtype({"names": [f for f, _ in fields], "formats": [t for _, t in fields]},
-                    align=True)
+    return cuda_record_dtype(RECORDS[name])
 
 
 class CudaRunner(EnsembleRunner):
@@ -139,11 +138,7 @@ class CudaRunner(EnsembleRunner):
     def _record(self, name: str, **values: Any) -> np.ndarray:
         """Record ``name`` (a one-element structured array, the form CuPy passes by value) from
         the given fields; pointer fields not given point at the tables of the same name."""
-        record = np.zeros(1, dtype=record_dtype(name))
-        for field, kind in RECORDS[name]:
-            value = values[field] if field in values else self._arrays[field]
-            record[field] = self.pointer(value) if kind == _PTR else value
-        return record
+        return cuda_record(RECORDS[name], self.pointer, **{**self._arrays, **values})
 
     def advance(self, first_frame: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
         xp = self.xp
