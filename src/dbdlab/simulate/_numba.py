@@ -4,9 +4,9 @@ One replica is advanced by one thread, so results do not depend on the thread co
 algorithm and the order of random draws are defined in :mod:`dbdlab.simulate._reference`; this file
 is its fast twin and must stay draw-for-draw identical to it (tests check exact equality).
 
-Hot-loop design (DESIGN §8): counter-based RNG inlined, no ``%`` (neighbour tables are
-precomputed), int8 states, per-replica work arrays allocated once per call, and O(1) random
-picks from the hop sweep's "todo" set through a hierarchical bag (planes → rows → sites) with
+Hot-loop design (developer guide: dev-performance): counter-based RNG inlined, no ``%`` (neighbour
+tables are precomputed), int8 states, per-replica work arrays allocated once per call, and O(1)
+random picks from the hop sweep's "todo" set through a hierarchical bag (planes → rows → sites) with
 swap-with-last removal.
 
 Kernel arguments are grouped into records (named tuples of arrays and numbers, which Numba
@@ -30,8 +30,9 @@ _MAX_FISSION_TRIES = 20
 
 
 class Selection(NamedTuple):
-    """How random sites are picked: the reference's row/plane-biased rule (``biased``, §1.7) or
-    uniformly, over ``rows_per_plane`` rows of ``row_size`` sites per plane."""
+    """How random sites are picked: the reference's row/plane-biased rule (``biased``;
+    reproduction notes: repro-selection) or uniformly, over ``rows_per_plane`` rows of
+    ``row_size`` sites per plane."""
 
     biased: bool
     rows_per_plane: int
@@ -201,7 +202,8 @@ def _pick_code(u, code, occ, counts, n_total, sel):
     """Site of a random molecule of ``code`` (0 = a random empty site), or −1 if there is none.
 
     ``sel.biased``: uniform plane among planes with a candidate, then row, then site (the
-    reference's choice, §1.7).  Otherwise uniform over all candidates (index order).
+    reference's choice, reproduction notes: repro-selection).  Otherwise uniform over all
+    candidates (index order).
     """
     cnt_row, cnt_plane = counts.cnt_row, counts.cnt_plane
     rows_per_plane, row_size = sel.rows_per_plane, sel.row_size
@@ -282,7 +284,8 @@ def _set_site(site, new, occ, n_total, counts, sel):
 
 @njit(cache=True, _nrt=False)
 def _schedule(key, counter, t_now, n_total, net):
-    """Draw the next unimolecular event (Gillespie direct method, §1.3)."""
+    """Draw the next unimolecular event (Gillespie direct method, reproduction notes:
+    repro-step)."""
     n_uni = net.uni_kind.shape[0]
     total = 0.0
     for r in range(n_uni):
@@ -317,7 +320,8 @@ def _propensity(r, n_total, net):
 
 @njit(cache=True, _nrt=False)
 def _execute(rxn, key, counter, occ, n_total, counts, geo, net):
-    """Carry out unimolecular reaction ``rxn`` (§1.4); returns the new draw counter."""
+    """Carry out unimolecular reaction ``rxn`` (reproduction notes: repro-step); returns the
+    new draw counter."""
     sel = geo.selection
     nbr, nnbr = geo.nbr, geo.nnbr
     kind = net.uni_kind[rxn]
@@ -367,7 +371,8 @@ def _execute(rxn, key, counter, occ, n_total, counts, geo, net):
 
 @njit(cache=True, _nrt=False)
 def _step(key, occ, n_total, state, dt, geo, net, counts, bag):
-    """One timestep (§1.2): unimolecular Gillespie events up to T + dt, then one hop sweep.
+    """One timestep (reproduction notes: repro-step): unimolecular Gillespie events up to T + dt,
+    then one hop sweep.
 
     ``state`` = [pending reaction (−1 none), its firing time, current time T].
     """
@@ -392,7 +397,8 @@ def _step(key, occ, n_total, state, dt, geo, net, counts, bag):
         state[1] = t_next
     state[2] = t_end
 
-    # hop sweep (§1.5): every molecule present now attempts one hop, in random order
+    # hop sweep (reproduction notes: repro-step): every molecule present now attempts one hop, in
+    # random order
     elem, rowlen, pos, prow, nrows, planes, nplanes = (bag.elem, bag.rowlen, bag.pos, bag.prow,
                                                        bag.nrows, bag.planes, bag.nplanes)
     nbr, nnbr = geo.nbr, geo.nnbr
@@ -475,10 +481,10 @@ def _step(key, occ, n_total, state, dt, geo, net, counts, bag):
 def advance(ensemble, frames, geo, net):
     """Record ``frames`` of every replica of ``ensemble``, stepping between them.
 
-    Frame ``f`` is the state at time ``f·dt`` before step ``f+1`` (§1.1); no step follows
-    ``frames.last``.  The ensemble's ``occ``, ``n_total`` and ``state`` are updated in place so
-    that a run can be continued by another call.  (A parallel loop cannot capture tuples, so the
-    records are unpacked here and packed again per replica.)
+    Frame ``f`` is the state at time ``f·dt`` before step ``f+1`` (reproduction notes:
+    repro-output); no step follows ``frames.last``.  The ensemble's ``occ``, ``n_total`` and
+    ``state`` are updated in place so that a run can be continued by another call.  (A parallel
+    loop cannot capture tuples, so the records are unpacked here and packed again per replica.)
     """
     occ, n_total, state, keys, dt = ensemble
     lattice_out, counts_out, first, last = frames
@@ -519,7 +525,8 @@ def advance(ensemble, frames, geo, net):
 
 @njit(parallel=True, cache=True)
 def place_counts(occ, keys, species_counts, biased, rows_per_plane, row_size):
-    """Fill empty lattices with exact numbers of molecules at random empty sites (§1.6).
+    """Fill empty lattices with exact numbers of molecules at random empty sites (reproduction
+    notes: repro-initial).
 
     Species are placed in code order, one molecule at a time, each on a random empty site chosen
     with the simulation's selection rule.  ``occ`` must be all zero on entry.
