@@ -104,12 +104,13 @@ def launch(lib: ctypes.CDLL, kernel: str, grid: int, block: int,
 
 
 def ptx(cu_file: Path, out_dir: Path, options: Sequence[str] = ()) -> Path:
-    """``nvcc -ptx`` of ``cu_file`` (raises with the compiler output on errors)."""
+    """``nvcc -ptx`` of ``cu_file``, warnings as errors (raises with the compiler output)."""
     compiler = nvcc()
     if compiler is None:
         raise FileNotFoundError("nvcc not found")
     target = out_dir / f"{cu_file.stem}.ptx"
-    command = [compiler, "-ptx", "-std=c++17", *options, f"-I{CUDA_INCLUDE_DIR}",
+    command = [compiler, "-ptx", "-std=c++17", "--Werror", "all-warnings", *options,
+               f"-I{CUDA_INCLUDE_DIR}",
                f"-I{cu_file.parent}", str(cu_file), "-o", str(target)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
