@@ -67,7 +67,7 @@ def test_paper_architectures_equal_numpy(launches):
     _assert_same(*_pair(lv, theta, 300, 4))
     ross = rossler_rbm((4, 3, 5))
     _assert_same(*_pair(ross, np.linspace(-1.5, 1.2, ross.n_theta), 100, 4))
-    assert len(launches) == 4 * 3 + 4 * 2
+    assert len(launches) == 2  # one launch per gibbs_sweeps call
 
 
 def test_clamped_and_probability_layers(launches):
@@ -77,11 +77,14 @@ def test_clamped_and_probability_layers(launches):
     a, b = (gibbs_sweeps(lv, theta, data_chains(lv, data, 8, clamp=True, backend=bk), 3)
             for bk in ("numpy", "cupy"))
     _assert_same(a, b)
+    # probability layers: the first sweep runs the array-module path (CuPy's last-bit rounding
+    # could flip a sample only if a uniform fell within it, ~1e-16 per unit); then the kernel
     a, b = (random_chains(lv, 8, 4, backend=bk) for bk in ("numpy", "cupy"))
     for chains in (a, b):
         mean_field_steps(lv, theta, chains, 1)
         gibbs_sweeps(lv, theta, chains, 3)
     _assert_same(a, b)
+    assert len(launches) == 2  # the wake phase; the sweeps after the array-module one
 
 
 def test_record_layout_on_the_device():
