@@ -145,8 +145,8 @@ def gibbs_sweeps(model: BoltzmannMachine | FullyVisible1DModel, theta: Any, chai
         _check_order(model, order, chains.clamped)
     kernel = _sweeps_kernel(chains.backend)
     for done in range(int(n_sweeps)):
-        # Numba and CuPy backends: a dedicated kernel (bit-identical to the loop below) runs the
-        # remaining sweeps once every layer it reads is binary; an array-module sweep first
+        # Numba and CuPy backends: a dedicated kernel (bit-identical to this loop on NumPy) runs
+        # the remaining sweeps once every layer it reads is binary; an array-module sweep first
         # makes them binary
         if kernel is not None and kernel(model, biases, weights, chains, groups,
                                          int(n_sweeps) - done):
