@@ -4,8 +4,8 @@ The checks compare the simulator with results derived independently of its code:
 distributions of unimolecular kinetics, exact moments of lattice random walks, exact encounter
 probabilities, the t^(-1/2) law of 1D annihilation, exact enumeration of the fully visible 1D
 model and exact selection probabilities of the reference's row/plane-biased choices.  Statistical
-tests use fixed seeds and tolerances of 4 standard errors (DESIGN §7); where the standard error
-is known exactly it is used rather than estimated.
+tests use fixed seeds and tolerances of 4 standard errors (developer guide: dev-testing); where the
+standard error is known exactly it is used rather than estimated.
 """
 
 from __future__ import annotations
@@ -359,7 +359,7 @@ def test_numpy_reference_equals_numba(preset, selection):
 
 
 # ----------------------------------------------------------------------------------------------
-# 6. selection modes (reference notes §1.7)
+# 6. selection modes (reproduction notes: repro-selection)
 # ----------------------------------------------------------------------------------------------
 # End to end: a *full* lattice with no encounter reactions is frozen (every hop hits an occupied
 # site), so the frame after one step shows exactly which molecule reacted.  Given exactly one event
@@ -654,7 +654,7 @@ def test_network_rejects_unknown_species():
 
 
 # ----------------------------------------------------------------------------------------------
-# 9. presets (reference notes §1.8)
+# 9. presets (reproduction notes: repro-networks)
 # ----------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Profiles and the papermill runner behind ``dbdlab run`` (DESIGN §6).
+"""Profiles and the papermill runner behind ``dbdlab run`` (developer guide: dev-notebooks).
 
 A *profile* maps each notebook stem to the parameters papermill injects after the notebook's
 cell tagged ``parameters``.  The defaults written in that cell are the ``quick`` profile (small
@@ -83,7 +83,7 @@ def available_notebooks(root: str | os.PathLike[str]) -> list[str]:
 
 
 def _select(profile: str, notebooks: Iterable[str] | None, root: Path) -> list[str]:
-    """Validate the whole request before anything runs (DESIGN §9)."""
+    """Validate the whole request before anything runs (developer guide: dev-reliability)."""
     if not isinstance(profile, str) or profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
     present = available_notebooks(root)

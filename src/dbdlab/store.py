@@ -1,7 +1,8 @@
 """xarray I/O for ``data/``: provenance attributes, atomic writes, loading with schema checks.
 
 Every result that a notebook saves goes through :func:`save_dataset`, and every result it reads
-back through :func:`load_dataset`, so the conventions of DESIGN §5 live in one place:
+back through :func:`load_dataset`, so the data conventions (developer guide: dev-data) live in one
+place:
 
 * files are netCDF4 (HDF5) written with the ``h5netcdf`` engine, data variables gzip-compressed;
 * a file is written to a temporary name in the target directory, flushed to disk and renamed, so

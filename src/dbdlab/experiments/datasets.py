@@ -1,7 +1,8 @@
 """The papers' training and test sets, built from :func:`dbdlab.simulate.simulate`.
 
 * :func:`lotka_volterra_set` — paper B: 40×40 periodic, dt 1, 500 steps, 100 + 100 initial,
-  conditioned on survival as the authors' set was (extinct runs re-simulated, §1.8, §9.1.11).
+  conditioned on survival as the authors' set was (extinct runs re-simulated, reproduction notes:
+  repro-networks).
 * :func:`rossler_set` — paper A §IV.B: 10×10×10 with walls, dt 0.01, 250 steps, 200 of each.
 * :func:`annihilation_set` — paper A §IV.A: N = 1000 with walls, dt 0.01, 201 steps, p = 0.01,
   initial conditions (b, J, K) uniform in [−1, 1]³, lattices from the fully visible model.

@@ -7,7 +7,7 @@ over the domain.  All of it is configuration, so one engine serves the annihilat
 (b, J, K) or (b, W, b′)), Rössler (domain (h_A, h_B, h_C), 10 substeps) and Lotka–Volterra
 (6-D domain) experiments.
 
-Forward Euler with ``S`` substeps per timestep (reference notes §4.1 step 1):
+Forward Euler with ``S`` substeps per timestep (reproduction notes: repro-learning-step):
 ``θ^{n+1} = θ^n + h f(θ^n)``, ``h = Δt/S``, timepoint ``k`` being substep ``n = kS``.  All
 substep states are kept, because the exact discrete adjoint needs the Jacobian at each of them.
 """
@@ -33,7 +33,8 @@ class Dynamics:
     names
         All parameter names θ, in the model's order.
     domain
-        Names of the domain coordinates ``x`` of every F (paper A eq. 27; reference notes §3.4).
+        Names of the domain coordinates ``x`` of every F (paper A eq. 27; reproduction notes:
+        repro-fem-domains).
     learned
         Names of the parameters with a learned right-hand side (default: all).
     cell_sizes

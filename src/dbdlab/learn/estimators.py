@@ -7,8 +7,8 @@ inside, so a different experiment (CD from data or from a random start, hidden p
 binary samples, centered moments) is a different estimator, not a different trainer.
 
 Randomness is keyed by ``(seed, step, ic)``: the batch of data lattices (the same for every
-timepoint of a step, reference notes §4.1 step 2) and the chains' streams, so a resumed run
-repeats an uninterrupted one exactly.
+timepoint of a step, reproduction notes: repro-learning-step) and the chains' streams, so a resumed
+run repeats an uninterrupted one exactly.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ class LatticeCDEstimator:
         A :class:`~dbdlab.models.FullyVisible1DModel` (awake = data moments; asleep = k
         three-class sweeps from the data, binary) or a two-layer
         :class:`~dbdlab.models.BoltzmannMachine` (awake = data with hidden probabilities
-        ``p(h|v)``; asleep = CD-k with final hidden probabilities, reference notes §4.6).
+        ``p(h|v)``; asleep = CD-k with final hidden probabilities, reproduction notes:
+        repro-annihilation-config).
     lattices
         Visible data, int8 ``(n_ic, n_lattices, n_timepoints, N)``.
     batch

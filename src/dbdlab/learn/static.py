@@ -49,10 +49,10 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
 
     Each step draws ``batch`` data lattices without replacement, estimates the data ("awake") and
     model ("asleep") moments and moves θ along the log-likelihood gradient
-    ``M_awake − M_asleep`` (totals over units, reference notes §5.1); the result is the average
-    of θ over the last ``average_last`` steps, as in the authors' code.  With ``groups``, one
-    independent θ is fitted per group of lattices (e.g. per initial condition), all groups in the
-    same sampler calls (per-chain parameters).
+    ``M_awake − M_asleep`` (totals over units, reproduction notes: repro-maxent-fit); the result is
+    the average of θ over the last ``average_last`` steps, as in the authors' code.  With
+    ``groups``, one independent θ is fitted per group of lattices (e.g. per initial condition), all
+    groups in the same sampler calls (per-chain parameters).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """The optimisation loop of Algorithm 1 (paper A): windows, initial conditions, updates, history.
 
-One optimisation step ``s`` (reference notes §4.1):
+One optimisation step ``s`` (reproduction notes: repro-learning-step):
 
 1. the window ``[τ, τ + n_w]`` of the step (:class:`WindowSchedule`);
 2. for every initial condition (in order): forward Euler from its θ(0) to ``τ + n_w``, wake and

@@ -32,7 +32,7 @@ probability layers (mean field, ``p(h|v)``), and models whose pattern tables wou
 (:data:`MAX_TABLE_ENTRIES`), are left to the NumPy path by :func:`run_sweeps` returning ``False``.
 Per-chain parameters ``(n_chains, n_theta)`` are supported (one table per chain).
 
-Kernel design (DESIGN §8)
+Kernel design (developer guide: dev-performance)
 -------------------------
 * one parallel region per call, ``prange`` over chains; a chain runs all its sweeps in one thread
   (a layer's units read only the adjacent layers, and layers of one group are non-adjacent, so

@@ -2,7 +2,8 @@
 
 A sweep visits the sites in three interleaved classes (0-based ``i ≡ 0, 1, 2 mod 3``); sites of
 one class are three apart, hence conditionally independent, and each class is one block
-(reference notes §1.6, §4.6).  Two implementations draw the same numbers:
+(reproduction notes: repro-initial, repro-annihilation-config).  Two implementations draw the same
+numbers:
 
 * ``"numba"``: the kernel :func:`dbdlab.simulate._fully_visible_1d.gibbs_sweeps` (parallel over
   chains);

@@ -1,4 +1,5 @@
-"""Stochastic lattice reaction–diffusion simulation (the authors' algorithm, reference notes §1).
+"""Stochastic lattice reaction–diffusion simulation (the authors' algorithm, reproduction notes:
+repro-step).
 
 :func:`simulate` runs an ensemble of replicas and returns an :class:`xarray.Dataset`.  What a
 simulation is made of lives beside it:
@@ -75,7 +76,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
 
     Each step of length ``dt`` executes the unimolecular (Gillespie) events due before
     ``T + dt`` and then lets every molecule attempt one hop to a random neighbour, reacting on
-    encounter (reference notes §1.2; the lattice diffusion constant is ``1/(2·d·dt)``).
+    encounter (reproduction notes: repro-step; the lattice diffusion constant is ``1/(2·d·dt)``).
 
     Parameters
     ----------
@@ -101,8 +102,9 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     periodic
         Periodic boundaries (else reflecting walls).
     selection
-        ``"reference"``: the authors' row/plane-biased random choices (§1.7) for the hop order,
-        the reacting molecule and the birth site; ``"uniform"``: uniform choices.
+        ``"reference"``: the authors' row/plane-biased random choices (reproduction notes:
+        repro-selection) for the hop order, the reacting molecule and the birth site; ``"uniform"``:
+        uniform choices.
     backend
         ``"numba"``, ``"cupy"``, ``"numpy"`` (the slow reference) or ``None`` (``DBDLAB_BACKEND``
         / auto).

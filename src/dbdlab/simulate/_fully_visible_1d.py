@@ -5,7 +5,7 @@
 mod 3``); sites of one class are three apart, so their conditionals are independent and the class
 is updated as a block.  The "on" log-weight of site ``i`` is
 ``b + J(v_{i−1} + v_{i+1}) + K(v_{i−2}v_{i−1} + v_{i−1}v_{i+1} + v_{i+1}v_{i+2})`` with terms
-outside the chain omitted (reference notes §1.6).
+outside the chain omitted (reproduction notes: repro-initial).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def gibbs_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
 
 @njit(parallel=True, cache=True)
 def random_fill(v, keys):
-    """Random total count uniform in {0…N}, placed on uniformly random sites (§1.6 step 1).
+    """Random total count uniform in {0…N}, placed on uniformly random sites (reproduction notes:
+    repro-initial).
 
     Uses draws 0 … N of each chain's stream (partial Fisher–Yates shuffle).
     """

@@ -1,4 +1,4 @@
-"""Initial lattice states of the simulations (reference notes §1.6).
+"""Initial lattice states of the simulations (reproduction notes: repro-initial).
 
 * :class:`RandomCounts` — exact numbers of molecules per species at random empty sites
   (Lotka–Volterra: 100 X + 100 Y; Rössler: 200 A + 200 B + 200 C).
@@ -75,7 +75,8 @@ class RandomCounts:
 class FullyVisible1D:
     """Lattices drawn from ``P(v) ∝ exp(bΣv + JΣvv + KΣvvv)`` on an open chain (paper A eq. 37).
 
-    Procedure of the reference (§1.6): a random total count uniform in {0…N} at random sites, then
+    Procedure of the reference (reproduction notes: repro-initial): a random total count uniform in
+    {0…N} at random sites, then
     ``sweeps`` Gibbs sweeps in three interleaved classes.  ``b, J, K`` are scalars or arrays with
     one value per replica; ``ic`` optionally labels the initial condition of each replica.
     """
