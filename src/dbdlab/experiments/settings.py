@@ -58,7 +58,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "init_sweeps": 100,
         "learning": {"steps": 190, "lr": 1.0, "batch": 10, "window_length": 5,
                      "shift_every": 2, "substeps": 1, "timepoints": 100, "k": 1,
-                     "eval_chains": 10, "eval_sweeps": 10},
+                     "eval_chains": 10, "eval_sweeps": 10,
+                     # domain of the F's and cell sizes, per model (repro-fem-domains)
+                     "domains": {"visible": ("b", "J", "K"), "hidden": ("hA", "wAX1", "bX1")},
+                     "cells": {"visible": (0.5, 0.5, 0.5), "hidden": (0.5, 0.5, 0.05)}},
         "initial_fit": {"steps": 1000, "lr": 1e-5, "batch": 10, "k": 1, "average_last": 50},
     },
 }
