@@ -355,7 +355,7 @@ def _needed(model: BoltzmannMachine, sequence: Sequence[int]) -> set[int]:
 def applies(model: BoltzmannMachine, layers: Sequence[Array], sequence: Sequence[int],
             n_theta_rows: int = 1) -> bool:
     """Whether the kernel can update ``sequence`` of ``layers`` (see "Coverage and fallback")."""
-    if not isinstance(model, BoltzmannMachine):
+    if not hasattr(model, "connections"):  # models without inter-layer connectivity
         return False
     layout = _layout(model)
     return (layout.supported

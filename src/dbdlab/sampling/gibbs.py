@@ -194,7 +194,7 @@ def hidden_probabilities(model: BoltzmannMachine, theta: Any, visible: Array) ->
 
     Only for two-layer models, where the hidden units are independent given the visible layer.
     """
-    if not isinstance(model, BoltzmannMachine) or model.n_layers != 2:
+    if model.n_layers != 2:
         raise ValueError("p(h|v) factorises only for a two-layer model (RBM); for deeper models "
                          "clamp the data (data_chains(..., clamp=True)) and use gibbs_sweeps or "
                          "mean_field_steps")

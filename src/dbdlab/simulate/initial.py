@@ -9,6 +9,9 @@
 Each builds an int8 array ``(replicas, n_sites)`` of species codes from the replicas' random
 streams (purpose :data:`dbdlab.rng.Purpose.INIT`), so an initial state depends only on the seed
 and the replica index.
+
+The set is open: :func:`dbdlab.simulate.simulate` accepts any object with the methods of
+:class:`InitialState` (``validate``, ``build``, ``describe``, ``variables``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,7 +27,26 @@ from ..rng import Purpose, stream_key
 from .lattice import Lattice
 from .reactions import ReactionNetwork
 
-__all__ = ["RandomCounts", "FullyVisible1D", "GivenLattices", "init_keys"]
+__all__ = ["InitialState", "RandomCounts", "FullyVisible1D", "GivenLattices", "init_keys"]
+
+
+@runtime_checkable
+class InitialState(Protocol):
+    """What :func:`~dbdlab.simulate.simulate` needs from an initial state."""
+
+    def validate(self, lattice: Lattice, network: ReactionNetwork) -> None:
+        """Raise ``ValueError`` (message starting with ``init``) if it cannot be built."""
+
+    def build(self, lattice: Lattice, network: ReactionNetwork, seed: int,
+              replica_ids: np.ndarray, biased: bool) -> np.ndarray:
+        """Codes ``(len(replica_ids), lattice.n_sites)``, int8, from the replicas' streams
+        (``biased``: the authors' row-biased choice of sites)."""
+
+    def describe(self) -> str:
+        """A JSON description for the data set's attributes."""
+
+    def variables(self, n_replicas: int) -> dict:
+        """Per-replica data variables, ``{name: ("replica", values)}``."""
 
 
 def init_keys(seed: int, replica_ids: np.ndarray) -> np.ndarray:
