@@ -77,15 +77,15 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     import xarray as xr
 
     from ..backend import progress_enabled
-    from ..models import BoltzmannMachine, FullyVisible1DModel
+    from ..models import Model
     from ..models.centering import bias_shift
     from ..models.moments import mean_activations, slide_centers
     from ..sampling import cd_k, gibbs_sweeps, random_chains
     from .optim import make_optimizer
 
-    if not isinstance(model, (BoltzmannMachine, FullyVisible1DModel)):
-        raise TypeError(f"model must be a BoltzmannMachine or FullyVisible1DModel, got "
-                        f"{type(model).__name__}")
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a dbdlab.models.Model (e.g. a BoltzmannMachine or "
+                        f"FullyVisible1DModel), got {type(model).__name__}")
     data = np.asarray(data)
     if data.ndim < 2 or data.dtype.kind not in "iu":
         raise ValueError(f"data must be integer lattices (n_data, units…), got shape "
@@ -112,8 +112,9 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
         raise ValueError(f"sleep must be one of {_SLEEP_MODES}, got {sleep!r}")
     if sleep == "pcd" and not n_sleep_chains:
         raise ValueError("sleep='pcd' needs n_sleep_chains")
-    if centered and not isinstance(model, BoltzmannMachine):
-        raise ValueError("centered learning needs a layered BoltzmannMachine")
+    if centered and not hasattr(model, "connections"):
+        raise ValueError("centered learning needs a layered BoltzmannMachine (a model with "
+                         "connections between layers)")
     if not 1 <= average_last <= steps:
         raise ValueError(f"average_last must be in 1…steps ({steps}), got {average_last}")
     opt = make_optimizer(optimizer, lr)

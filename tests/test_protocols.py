@@ -1,5 +1,8 @@
-"""Initial states are an open protocol: simulate() accepts any object with the methods of
-dbdlab.simulate.initial.InitialState and checks what its build() returns."""
+"""Open protocols instead of closed type lists.
+
+Initial states: simulate() accepts any object with the methods of
+dbdlab.simulate.initial.InitialState and checks what its build() returns.  Models: the members
+of dbdlab.models.Model, which both model kinds implement and static learning checks for."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import json
 import numpy as np
 import pytest
 
+from dbdlab.learn.static import fit_boltzmann
+from dbdlab.models import FullyVisible1DModel, Model, annihilation_rbm
 from dbdlab.simulate import networks, simulate
 from dbdlab.simulate.initial import GivenLattices, InitialState, RandomCounts
 
@@ -57,3 +62,18 @@ def test_an_object_without_the_methods_is_rejected():
 def test_a_wrong_build_result_is_rejected():
     with pytest.raises(ValueError, match="must return int8 codes"):
         simulate(networks.annihilation(), (10,), 3, 0.01, 1, WrongBuild(), progress=False)
+
+
+def test_both_model_kinds_satisfy_the_model_protocol():
+    assert isinstance(annihilation_rbm(6), Model)
+    assert isinstance(FullyVisible1DModel(6), Model)
+    assert not isinstance(object(), Model)
+
+
+def test_static_learning_rejects_a_non_model():
+    data = np.zeros((4, 6), dtype=np.int8)
+    with pytest.raises(TypeError, match="dbdlab.models.Model"):
+        fit_boltzmann(object(), data, steps=2, batch=2, average_last=1, progress=False)
+    with pytest.raises(ValueError, match="centered learning needs"):
+        fit_boltzmann(FullyVisible1DModel(6), data, steps=2, batch=2, average_last=1,
+                      centered=True, progress=False)
