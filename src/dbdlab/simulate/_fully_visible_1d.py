@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from ..rng import uniform_nb
 
-__all__ = ["conditional_field", "gibbs_sweeps"]
+__all__ = ["conditional_field", "three_class_sweeps"]
 
 
 @njit(cache=True)
@@ -30,7 +30,7 @@ def conditional_field(v, i, b, J, K):
 
 
 @njit(parallel=True, cache=True)
-def gibbs_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
+def three_class_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
     """Run ``n_sweeps`` three-class sweeps on every chain ``v[c]`` (int8 0/1, in place).
 
     Chain ``c`` uses parameters ``(b[c], J[c], K[c])`` and stream ``keys[c]``, one uniform per

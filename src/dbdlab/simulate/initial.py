@@ -132,13 +132,13 @@ class FullyVisible1D:
 
     def build(self, lattice: Lattice, network: ReactionNetwork, seed: int,
               replica_ids: np.ndarray, biased: bool) -> np.ndarray:
-        from ._fully_visible_1d import gibbs_sweeps, random_fill
+        from ._fully_visible_1d import random_fill, three_class_sweeps
 
         b, J, K = self._params(len(replica_ids))
         keys = init_keys(seed, replica_ids)
         occ = np.zeros((len(replica_ids), lattice.n_sites), dtype=np.int8)
         random_fill(occ, keys)
-        gibbs_sweeps(occ, b, J, K, keys, int(self.sweeps), lattice.n_sites + 1)
+        three_class_sweeps(occ, b, J, K, keys, int(self.sweeps), lattice.n_sites + 1)
         return occ
 
     def describe(self) -> str:
