@@ -188,19 +188,20 @@ def reference_start_probabilities(n_species: int = 3) -> np.ndarray:
     return np.array([1 / math.factorial(n_species + 1)] + species)
 
 
-def initial_theta(model: BoltzmannMachine, visible_count: float = 200.0,
-                  hidden_count: float = 100.0) -> np.ndarray:
-    """θ(0): zero weights and the MaxEnt biases of eq. 46 for the given counts per species.
+def initial_theta(model: BoltzmannMachine, visible_density: float = 0.2,
+                  hidden_density: float = 0.1) -> np.ndarray:
+    """θ(0): zero weights and the MaxEnt biases of eq. 46 for the given densities per species.
 
-    Defaults: 200 of each visible species (``h = −ln 2``) and ≈ 100 of each hidden species
-    (``b = ln(1/7)`` on 1000 hidden units) — the authors' values (−0.69, −1.95).
+    Defaults: 200 of each visible species on 1000 sites (``h = −ln 2``) and ≈ 100 of each hidden
+    species (``b = ln(1/7)``) — the authors' values (−0.69, −1.95).
     """
-    n_v, n_h = model.layers[0].n_units, model.layers[1].n_units
-    h = zero_weight_biases({s: visible_count for s in model.layers[0].species}, n_v)
-    b = zero_weight_biases({s: hidden_count * n_h / 1000.0 for s in model.layers[1].species},
-                           n_h)
-    return model.theta_from_dict({**{f"h{s}": v for s, v in h.items()},
-                                  **{f"b{s}": v for s, v in b.items()}}, default=0.0)
+    out = {}
+    for layer, density, prefix in ((model.layers[0], visible_density, "h"),
+                                   (model.layers[1], hidden_density, "b")):
+        biases = zero_weight_biases({s: density * layer.n_units for s in layer.species},
+                                    layer.n_units)
+        out.update({f"{prefix}{s}": v for s, v in biases.items()})
+    return model.theta_from_dict(out, default=0.0)
 
 
 def zero_weight_theta(model: BoltzmannMachine, mean_counts: np.ndarray,
