@@ -60,7 +60,7 @@ __all__ = [
 
 SPECIES = ("A", "B", "C")
 DOMAIN = ("hA", "hB", "hC")
-#: The authors' adjoint bug (reference notes, ``(repro-adjoint-bug)=``): ψ of every domain
+#: The authors' adjoint bug (reproduction notes, ``(repro-adjoint-bug)=``): ψ of every domain
 #: coordinate replaced by the raw derivative of the last registered field, ``F_bZ1``.
 BUG_FIELD = "bZ1"
 
@@ -176,10 +176,10 @@ def reference_start_probabilities(n_species: int = 3) -> np.ndarray:
     """State probabilities (empty, species 1 … M) of the authors' random start.
 
     The authors' library draws one uniform "probability" per species without normalising and
-    walks the species subtracting them from one uniform ``r`` (reference notes, random start of
-    the sleep chains): species ``k`` is chosen if ``S_{k−1} ≤ r < S_k`` with ``S_k`` the sum of
-    ``k`` uniforms, so ``P(k) = E[min(S_k, 1)] − E[min(S_{k−1}, 1)] = 1/k! − 1/(k+1)!`` and
-    ``P(empty) = 1/(M+1)!``: (1/24, 1/2, 1/3, 1/8) for three species.
+    walks the species subtracting them from one uniform ``r`` (reproduction notes,
+    ``(repro-rossler-config)=``): species ``k`` is chosen if ``S_{k−1} ≤ r < S_k`` with ``S_k``
+    the sum of ``k`` uniforms, so ``P(k) = E[min(S_k, 1)] − E[min(S_{k−1}, 1)]``
+    ``= 1/k! − 1/(k+1)!`` and ``P(empty) = 1/(M+1)!``: (1/24, 1/2, 1/3, 1/8) for three species.
     """
     if int(n_species) != n_species or n_species < 1:
         raise ValueError(f"n_species must be a positive integer, got {n_species!r}")
@@ -363,9 +363,11 @@ class RosslerEstimator:
         from ..sampling import gibbs_sweeps, random_chains
 
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
-        per_chain = np.repeat(theta, n_chains, axis=0)
-        ids = first_id + np.arange(len(per_chain))
-        chains = random_chains(self.model, len(per_chain), self.seed, chain_ids=ids,
+        # one θ: shared parameters (one probability table) rather than one row per chain
+        per_chain = theta[0] if len(theta) == 1 else np.repeat(theta, n_chains, axis=0)
+        n_total = len(theta) * n_chains
+        ids = first_id + np.arange(n_total)
+        chains = random_chains(self.model, n_total, self.seed, chain_ids=ids,
                                probabilities=self.start_probabilities(), backend=self.backend)
         gibbs_sweeps(self.model, per_chain, chains, self.sleep_sweeps)
         return np.asarray(to_numpy(chains.layers[0]))
@@ -429,6 +431,8 @@ def sample_states(model: BoltzmannMachine, thetas: np.ndarray, n_samples: int, s
                   hidden: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Test samples (paper A Fig. 8): random start, ``sweeps`` visible reconstructions.
 
+    One sampler call per θ (the chains of a θ share its probability tables); sample ``s`` of
+    θ number ``t`` (in C order of the leading shape) uses chain id ``t · n_samples + s``.
     ``thetas`` has any leading shape; returns visible codes ``(*lead, n_samples, N)`` and, with
     ``hidden``, also ``p(h|v)`` of the final visible states ``(*lead, n_samples, N_h, 3)``.
     """
@@ -440,7 +444,8 @@ def sample_states(model: BoltzmannMachine, thetas: np.ndarray, n_samples: int, s
     flat = thetas.reshape(-1, thetas.shape[-1])
     dummy = np.zeros((1, 1, model.layers[0].n_units), dtype=np.int8)
     sampler = RosslerEstimator(model, dummy, 1, sweeps, start, seed, backend)
-    visible = sampler.sleep(flat, int(n_samples), 0)
+    visible = np.concatenate([sampler.sleep(row[None, :], int(n_samples), t * int(n_samples))
+                              for t, row in enumerate(flat)])
     flat = np.repeat(flat, int(n_samples), axis=0)
     lead = thetas.shape[:-1] + (int(n_samples),)
     out_v = visible.reshape(*lead, -1)

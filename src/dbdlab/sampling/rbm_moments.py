@@ -1,9 +1,9 @@
 """Moments of an RBM with the hidden layer replaced by ``p(h|v)``, from visible codes (paper A).
 
 Paper A's wake phase (data clamped) and the end of its sleep phase both measure the moments
-``M(v, p(h|v))``: visible counts, ``Σ_j p(h_jα|v)`` and ``Σ_{(i,j)} v_iβ p(h_jα|v)`` (reference
-notes §4.5–4.6).  The readable path is ``model.moments([v, hidden_probabilities(model, θ, v)])``
-(:func:`rbm_moments_reference`).
+``M(v, p(h|v))``: visible counts, ``Σ_j p(h_jα|v)`` and ``Σ_{(i,j)} v_iβ p(h_jα|v)`` (reproduction
+notes, ``(repro-rossler-config)=``).  The readable path is
+``model.moments([v, hidden_probabilities(model, θ, v)])`` (:func:`rbm_moments_reference`).
 
 The fast path (:func:`rbm_moments`) uses that, for binary visible units, ``p(h_j|v)`` depends on
 ``v`` only through the *pattern* of hidden unit ``j`` — the numbers ``n_jβ`` of its ``q`` visible
