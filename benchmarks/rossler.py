@@ -30,7 +30,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from dbdlab import datasets
+from dbdlab.experiments import datasets
 from dbdlab.experiments import rossler as R
 from dbdlab.learn import FieldOptimizer, WindowSchedule, integrate, train
 

@@ -270,7 +270,7 @@ def test_initial_condition_is_the_zero_weight_maxent_state():
 
 
 def test_zero_weight_trajectory_inverts_eq_46():
-    from dbdlab.maxent import zero_weight_counts
+    from dbdlab.learn.maxent import zero_weight_counts
 
     model = rossler_rbm()
     counts = np.array([[200.0, 200.0, 200.0], [350.0, 120.0, 90.0], [60.0, 500.0, 300.0]])

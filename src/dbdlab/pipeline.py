@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dbdlab.experiments.settings import PROFILES
 from dbdlab.store import find_repo_root
 
 __all__ = [
@@ -38,37 +39,6 @@ NOTEBOOKS: list[str] = [
     "05_lotka_volterra_dbm",
     "06_closure_analysis",
 ]
-
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {
-        "01_simulation": {},
-        "02_maxent_init": {},
-        "03_annihilation_rbm": {},
-        "04_rossler": {},
-    },
-    "paper": {
-        "01_simulation": {
-            "profile": "paper",
-            "lv_runs": 100,
-            "rossler_runs": 300,
-            "annihilation_ics": 50,
-            "annihilation_lattices": 50,
-        },
-        "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
-        "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
-        "04_rossler": {
-            "profile": "paper",
-            "train_steps": 10000,
-            "shift_every": 100,
-            "full_shift_every": 41,
-            "runs": ["batch5", "batch1", "full", "open"],
-            "eval_every": 2,
-            "eval_samples": 100,
-            "sweep_timepoints": [0, 20, 50, 100, 200],
-            "checkpoint_every": 250,
-        },
-    },
-}
 
 NOTEBOOK_DIR = "notebooks"
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..fem import HermiteField
 from ..learn import Dynamics, FieldOptimizer, TrainingResult, WindowSchedule, integrate, train
-from ..maxent import zero_weight_biases
+from ..learn.maxent import zero_weight_biases
 from ..models import BoltzmannMachine, Layer, rossler_rbm
 
 __all__ = [
@@ -458,9 +458,10 @@ def sample_states(model: BoltzmannMachine, thetas: np.ndarray, n_samples: int, s
 def visible_moments(codes: np.ndarray, shape: Sequence[int]) -> dict[str, np.ndarray]:
     """Counts ``(…, 3)`` and NN pair counts ``(…, 6)`` of visible codes ``(…, N)``.
 
-    NN pairs as in the data (walls, +x/+y/+z, unordered; :func:`dbdlab.moments.lattice_moments`).
+    NN pairs as in the data (walls, +x/+y/+z, unordered;
+    :func:`dbdlab.simulate.observables.lattice_moments`).
     """
-    from ..moments import lattice_moments
+    from ..simulate.observables import lattice_moments
 
     codes = np.asarray(codes)
     lead = codes.shape[:-1]

@@ -20,7 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from ..fem import _MAX_CELL_OFFSET, HermiteField, _cell_rows, _evaluate_point, _fill_basis
+from ..fem import HermiteField
+from ..fem.basis import _evaluate_point, _fill_basis
+from ..fem.grid import _MAX_CELL_OFFSET, _cell_rows
 
 __all__ = ["integrate_numba", "integrate_reference"]
 
