@@ -4,7 +4,9 @@
 * :mod:`~dbdlab.experiments.datasets` — the papers' training and test sets;
 * :mod:`~dbdlab.experiments.evaluate` — moments of learned models against the data;
 * :mod:`~dbdlab.experiments.analysis` — trajectory analysis (closest replica, self-intersections);
-* :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots.
+* :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots;
+* :mod:`~dbdlab.experiments.rossler` — paper A's Rössler experiment (configuration, wake/sleep
+  estimator, MaxEnt baseline, test sampling).
 
 Submodules are imported on demand, so ``import dbdlab.experiments.settings`` stays light.
 """

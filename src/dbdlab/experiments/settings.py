@@ -74,6 +74,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_simulation": {},
         "02_maxent_init": {},
         "03_annihilation_rbm": {},
+        "04_rossler": {},
     },
     "paper": {
         "01_simulation": {
@@ -88,6 +89,17 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "profile": "paper",
             "train_steps": _ANNIHILATION["learning"]["steps"],
             "eval_every": 2,
+        },
+        "04_rossler": {
+            "profile": "paper",
+            "train_steps": 10000,
+            "shift_every": 100,
+            "full_shift_every": 41,
+            "runs": ["batch5", "batch1", "full", "open"],
+            "eval_every": 2,
+            "eval_samples": 100,
+            "sweep_timepoints": [0, 20, 50, 100, 200],
+            "checkpoint_every": 250,
         },
     },
 }
