@@ -150,22 +150,25 @@ class CenteredAdjoint:
 # ---------------------------------------------------------------------------------- moments
 
 
-@numba.njit(cache=True, parallel=True)
-def _edge_sums(lower, upper, up_to_down, pair_a, pair_b, mu_a, mu_b, out):  # pragma: no cover
+@numba.njit(cache=True)
+def _edge_sums(lower, upper, up_to_down, n_lower, pair_a, pair_b, mu_a, mu_b, out):  # pragma: no cover
     """``out[c, p] = Σ_j Σ_{i∈patch(j)} (s_i,a − μ_a)(s_j,b − μ_b)`` for binary codes."""
     n_chains, n_upper = upper.shape
     q = up_to_down.shape[1]
-    for c in numba.prange(n_chains):
-        for p in range(pair_a.shape[0]):
-            a, b = pair_a[p] + 1, pair_b[p] + 1
-            total = 0.0
-            for u in range(n_upper):
-                s_up = (1.0 if upper[c, u] == b else 0.0) - mu_b[c, p]
-                patch = 0.0
-                for t in range(q):
-                    patch += (1.0 if lower[c, up_to_down[u, t]] == a else 0.0) - mu_a[c, p]
-                total += patch * s_up
-            out[c, p] = total
+    n_pairs = pair_a.shape[0]
+    for c in range(n_chains):
+        counts = np.zeros(n_lower + 1)
+        total = np.zeros(n_pairs)
+        for u in range(n_upper):
+            counts[:] = 0.0
+            for t in range(q):
+                counts[lower[c, up_to_down[u, t]]] += 1.0
+            code = upper[c, u]
+            for p in range(n_pairs):
+                s_up = (1.0 if code == pair_b[p] + 1 else 0.0) - mu_b[c, p]
+                total[p] += (counts[pair_a[p] + 1] - q * mu_a[c, p]) * s_up
+        for p in range(n_pairs):
+            out[c, p] = total[p]
 
 
 def centered_binary_moments(model, layers: Sequence[np.ndarray], centers: np.ndarray) -> np.ndarray:
@@ -193,7 +196,7 @@ def centered_binary_moments(model, layers: Sequence[np.ndarray], centers: np.nda
         lo, up = model.species_slices[c].start, model.species_slices[c + 1].start
         sums = np.empty((n_chains, len(triples)))
         _edge_sums(codes[c], codes[c + 1], np.ascontiguousarray(up_to_down, dtype=np.int64),
-                   triples[:, 0], triples[:, 1], np.ascontiguousarray(mu[:, lo + triples[:, 0]]),
+                   model.layers[c].n_species, triples[:, 0], triples[:, 1], np.ascontiguousarray(mu[:, lo + triples[:, 0]]),
                    np.ascontiguousarray(mu[:, up + triples[:, 1]]), sums)
         out[:, triples[:, 2]] = sums
     return out
@@ -342,11 +345,13 @@ class CenteredDBMEstimator:
 
         # bias moments, then slide the centres toward the wake means (eq. 10), then the
         # centered weight moments with the new centres (reference notes §4.3)
-        mu_chain = np.repeat(self.centers[timepoints], b, axis=0)
-        awake = centered_binary_moments(self.model, awake_layers, mu_chain)
         n_units = np.concatenate([np.full(lay.n_species, lay.n_units)
                                   for lay in self.model.layers])
-        wake_mean = awake[:, : len(n_units)].reshape(n_w, b, -1).mean(axis=1) / n_units
+        counts = np.concatenate([np.stack([(s == a + 1).sum(axis=1) for a in
+                                           range(lay.n_species)], axis=1)
+                                 for s, lay in zip(awake_layers, self.model.layers, strict=True)],
+                                axis=1)
+        wake_mean = counts.reshape(n_w, b, -1).mean(axis=1) / n_units
         self.centers[timepoints] = (1.0 - self.r) * self.centers[timepoints] + self.r * wake_mean
         mu_chain = np.repeat(self.centers[timepoints], b, axis=0)
         awake = centered_binary_moments(self.model, awake_layers, mu_chain)

@@ -89,10 +89,11 @@ class IncrementalIntegrator:
         h = dynamics.h
         for n in range(valid, n_sub):
             x = theta[n, dynamics.domain_index][None, :]
-            cells[n] = ordered[0].locate(x)[0][0]
             theta[n + 1] = theta[n]
             for index, field_ in zip(dynamics.learned_index, ordered, strict=True):
                 theta[n + 1, index] += h * field_.value(x)[0]
+        if n_sub > valid:
+            cells[valid:n_sub] = ordered[0].locate(theta[valid:n_sub, dynamics.domain_index])[0]
         self.recomputed = max(n_sub - valid, 0)
         self._caches[key] = _Cache(theta, cells, {
             name: (fields[name], fields[name].coefficients) for name in dynamics.learned})
