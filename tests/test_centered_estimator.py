@@ -97,7 +97,7 @@ def _tiny():
 
 
 def test_sleep_moments_match_exact_enumeration():
-    """Random-start sleep chains (20 sweeps) sample the model: centered moments vs exact, |z| ≤ 4."""
+    """Random-start sleep chains (20 sweeps) sample the model: centered moments, |z| ≤ 4."""
     model = _tiny()
     theta = np.array([-0.5, -0.8, 0.2, -0.3, 0.1, 0.0, 0.6, -0.4, 0.5, 0.3])
     exact = model.exact(theta)
@@ -132,7 +132,7 @@ def test_incremental_integration_is_bit_identical():
             assert inc.recomputed == n_tp - 1
         # an update around the end of the trajectory, like a window's gradient step
         window = got.timepoints[-11:, :3]
-        for name, f in fields.items():
+        for f in fields.values():
             f.add(f.accumulate(window, rng.normal(size=11)), 1e-3)
         if step == 6:  # and once near the start: everything must be recomputed
             fields["a"].add(fields["a"].accumulate(theta0[None, :3], [1.0]), 1e-2)

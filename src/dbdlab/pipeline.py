@@ -44,6 +44,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_simulation": {},
         "02_maxent_init": {},
         "03_annihilation_rbm": {},
+        "05_lotka_volterra_dbm": {},
     },
     "paper": {
         "01_simulation": {
@@ -55,6 +56,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
         "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
+        "05_lotka_volterra_dbm": {"profile": "paper", "train_steps": 980, "eval_chains": 100,
+                                  "eval_every": 10, "checkpoint_every": 50},
     },
 }
 

@@ -55,13 +55,15 @@ class LVConfig:
     ``scheme`` the centered adjoint's scheme (:class:`~dbdlab.learn.centered.CenteredAdjoint`);
     ``reference_scaling`` the authors' finite-element convention (derivative DOFs in cell
     fractions), which their learning rate assumes; ``reference_derivative`` their ``∂F/∂θ``
-    without ``1/Δ`` (off: we use the correct derivative).
+    without ``1/Δ`` (off: we use the correct derivative); ``first_window`` the start τ of the
+    first window (0; the benchmark starts late windows directly).
     """
 
     side: int = 40
     steps: int = 980
     window_length: int = 10
     shift_every: int = 2
+    first_window: int = 0
     batch: int = 5
     wake_sweeps: int = 10
     sleep_sweeps: int = 10
@@ -170,7 +172,8 @@ def train_lv(lattices: np.ndarray, config: LVConfig, *, checkpoint=None, checkpo
                                      r=config.r, seed=config.seed, backend=backend)
     start = time.perf_counter()
     result = train(dynamics, fields, theta0[None, :], estimator, steps=config.steps,
-                   window=WindowSchedule(config.window_length, config.shift_every),
+                   window=WindowSchedule(config.window_length, config.shift_every,
+                                         config.first_window),
                    n_timepoints=lattices.shape[1],
                    optimizer=FieldOptimizer(config.optimizer, config.learning_rate),
                    adjoint=CenteredAdjoint(model, config.scheme, config.reference_derivative),
@@ -187,7 +190,7 @@ def train_lv(lattices: np.ndarray, config: LVConfig, *, checkpoint=None, checkpo
 # ------------------------------------------------------------------------------- evaluation
 
 
-def _observables(model, layers, side: int) -> np.ndarray:
+def _observables(layers, side: int) -> np.ndarray:
     """Prey count, NN(X,X), NNN(X,Y) (full and reference) per chain, from probabilities."""
     from ..moments import nn_pairs, nnn_pairs
 
@@ -238,7 +241,7 @@ def sample_observables(model, thetas: np.ndarray, n_chains: int = 100, sweeps: i
         chains = random_chains(model, len(per_chain), seed, chain_ids=ids, backend=backend)
         gibbs_sweeps(model, per_chain, chains, int(sweeps) - 1)
         mean_field_steps(model, per_chain, chains, 1, parallel=True)
-        obs = _observables(model, chains.to_numpy(), side)
+        obs = _observables(chains.to_numpy(), side)
         out[s: s + len(block)] = obs.reshape(len(block), n_chains, -1).mean(axis=1)
     return out
 
@@ -247,7 +250,7 @@ def simulation_observables(lattices: np.ndarray, side: int) -> np.ndarray:
     """The same observables of the simulations, mean over runs: ``(n_timepoints, 4)``."""
     lat = np.asarray(lattices, dtype=np.int8)
     flat = lat.reshape(-1, lat.shape[-1])
-    obs = _observables(None, [flat], side)
+    obs = _observables([flat], side)
     return obs.reshape(lat.shape[0], lat.shape[1], -1).mean(axis=0)
 
 

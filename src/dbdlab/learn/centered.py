@@ -137,7 +137,8 @@ class CenteredAdjoint:
             mu_dot = (mu[k] - mu[k - 1]) / dt
             rhs = delta[k] - psi
             # re-centre the weight moments from μ(k) to μ* (periodic: Σ_edges s_iα = q Σ_i s_iα)
-            rhs[k_w] += q * ((mu[k, j] - star[j]) * delta[k, i] + (mu[k, i] - star[i]) * delta[k, j])
+            rhs[k_w] += q * ((mu[k, j] - star[j]) * delta[k, i] +
+                             (mu[k, i] - star[i]) * delta[k, j])
             rhs[k_w] += q * (star[j] * psi[i] + star[i] * psi[j])
             rhs[k_w] -= q * (nu[k, i] * mu_dot[j] + nu[k, j] * mu_dot[i])
             nu[k - 1] = nu[k] - dt * rhs
@@ -151,7 +152,8 @@ class CenteredAdjoint:
 
 
 @numba.njit(cache=True)
-def _edge_sums(lower, upper, up_to_down, n_lower, pair_a, pair_b, mu_a, mu_b, out):  # pragma: no cover
+def _edge_sums(lower, upper, up_to_down, n_lower, pair_a, pair_b, mu_a, mu_b,
+               out):  # pragma: no cover
     """``out[c, p] = Σ_j Σ_{i∈patch(j)} (s_i,a − μ_a)(s_j,b − μ_b)`` for binary codes."""
     n_chains, n_upper = upper.shape
     q = up_to_down.shape[1]
@@ -196,7 +198,8 @@ def centered_binary_moments(model, layers: Sequence[np.ndarray], centers: np.nda
         lo, up = model.species_slices[c].start, model.species_slices[c + 1].start
         sums = np.empty((n_chains, len(triples)))
         _edge_sums(codes[c], codes[c + 1], np.ascontiguousarray(up_to_down, dtype=np.int64),
-                   model.layers[c].n_species, triples[:, 0], triples[:, 1], np.ascontiguousarray(mu[:, lo + triples[:, 0]]),
+                   model.layers[c].n_species, triples[:, 0], triples[:, 1],
+                   np.ascontiguousarray(mu[:, lo + triples[:, 0]]),
                    np.ascontiguousarray(mu[:, up + triples[:, 1]]), sums)
         out[:, triples[:, 2]] = sums
     return out
