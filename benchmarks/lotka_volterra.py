@@ -7,9 +7,12 @@ steps with the first window at τ = 0 ("early") and at τ = 450 ("late", the end
 schedule), and reports per step: wall and CPU seconds, the share of Gibbs sampling, and the
 forward solve — incremental (:class:`~dbdlab.learn.IncrementalIntegrator`) against integrating
 θ from t = 0 as the authors' code did at every step (its cost grew as 0.58 s + 1.75 ms × step).
-Also the Gibbs kernel against the NumPy reference sampler on the same chains.  Prints a table
-and writes ``benchmarks/results/lotka_volterra.json``.  Under load (shared cores) wall times
-are inflated; the CPU seconds and the machine load are reported alongside.
+Also the Gibbs kernel against the NumPy reference sampler on the same chains, and, with
+``--history data/05_lotka_volterra_dbm/history.nc`` (a full run of chapter 05), the measured
+seconds per step early and late in that run with a linear fit (the authors' growth was 1.75 ms
+per step).  Prints a table and writes ``benchmarks/results/lotka_volterra.json``.  Under load
+(shared cores) wall times are inflated; the CPU seconds and the machine load are reported
+alongside.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ def _run(lattices, first_window: int, steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 steps per phase")
+    parser.add_argument("--history", type=Path, help="history.nc of a full training run")
     args = parser.parse_args()
     steps = 4 if args.quick else 12
     lattices = _data()
@@ -119,6 +123,20 @@ def main() -> None:
     print(f"forward solve from t = 0 to the late window (the authors' way): {from_zero:.3f} s")
     print(f"Gibbs, 55 chains × 10 sweeps: Numba {gibbs['numba']:.3f} s, NumPy reference "
           f"{gibbs['numpy']:.3f} s ({results['gibbs_speedup_vs_numpy']:.1f}×)")
+    if args.history is not None:
+        from dbdlab.store import load_dataset
+
+        sec = load_dataset(args.history).seconds.values
+        k = max(1, len(sec) // 20)
+        slope = np.polyfit(np.arange(k, len(sec)), sec[k:], 1)[0]
+        results["full_run"] = {"steps": len(sec), "total_s": float(sec.sum()),
+                               "early_s_per_step": float(np.median(sec[k:2 * k])),
+                               "late_s_per_step": float(np.median(sec[-k:])),
+                               "growth_ms_per_step": 1000 * float(slope)}
+        r = results["full_run"]
+        print(f"full run ({r['steps']} steps, {r['total_s']:.0f} s): {r['early_s_per_step']:.3f}"
+              f" s/step early, {r['late_s_per_step']:.3f} s/step late, growth "
+              f"{r['growth_ms_per_step']:.3f} ms per step (authors: 1.75)")
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
     (out / "lotka_volterra.json").write_text(json.dumps(results, indent=2))

@@ -6,22 +6,30 @@
   action) and :func:`continuous_adjoint` (the papers' discretisation);
 * :mod:`~dbdlab.learn.exact` — exact moments and KL by enumeration (tests);
 * :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, SGD/Adam, history,
-  checkpoints.
+  checkpoints;
+* :mod:`~dbdlab.learn.centered` — the centered DBM adjoint (paper B eqs. 15–17) and its
+  wake/sleep estimator;
+* :mod:`~dbdlab.learn.incremental` — forward Euler that re-integrates only what changed.
 """
 
 from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint, l2_source
+from .centered import CenteredAdjoint, CenteredDBMEstimator
 from .checkpoint import fields_from_dataset, fields_to_dataset
 from .dynamics import Dynamics, Trajectory, integrate
 from .estimators import ExactEstimator, LatticeCDEstimator
 from .exact import ExactMoments, visible_marginal
+from .incremental import IncrementalIntegrator
 from .train import FieldOptimizer, TrainingResult, WindowSchedule, train
 
 __all__ = [
     "AdjointResult",
+    "CenteredAdjoint",
+    "CenteredDBMEstimator",
     "Dynamics",
     "ExactEstimator",
     "ExactMoments",
     "FieldOptimizer",
+    "IncrementalIntegrator",
     "LatticeCDEstimator",
     "TrainingResult",
     "WindowSchedule",
