@@ -50,7 +50,7 @@ def _data() -> np.ndarray:
         from dbdlab.store import load_dataset
 
         return lv.visible_lattices(load_dataset(path), 40)
-    from dbdlab import datasets
+    from dbdlab.experiments import datasets
 
     return lv.visible_lattices(datasets.lotka_volterra_set(20, 500, 2019, progress=False), 40)
 

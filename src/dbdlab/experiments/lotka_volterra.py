@@ -192,7 +192,7 @@ def train_lv(lattices: np.ndarray, config: LVConfig, *, checkpoint=None, checkpo
 
 def _observables(layers, side: int) -> np.ndarray:
     """Prey count, NN(X,X), NNN(X,Y) (full and reference) per chain, from probabilities."""
-    from ..moments import nn_pairs, nnn_pairs
+    from ..simulate.observables import nn_pairs, nnn_pairs
 
     v = np.asarray(layers[0])
     if v.ndim == 2:  # binary codes
@@ -220,8 +220,8 @@ def sample_observables(model, thetas: np.ndarray, n_chains: int = 100, sweeps: i
     observables from the visible probabilities.  Returns ``(n_thetas, 4)`` in
     :data:`OBSERVABLES` order.
     """
+    from ..backend import progress_enabled
     from ..sampling import gibbs_sweeps, mean_field_steps, random_chains
-    from ..simulate import progress_enabled
 
     thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
     if int(sweeps) != sweeps or sweeps < 1:

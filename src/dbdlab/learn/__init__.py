@@ -5,8 +5,11 @@
 * :mod:`~dbdlab.learn.adjoint` — :func:`discrete_adjoint` (exact gradient of the discretised
   action) and :func:`continuous_adjoint` (the papers' discretisation);
 * :mod:`~dbdlab.learn.exact` — exact moments and KL by enumeration (tests);
-* :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, SGD/Adam, history,
-  checkpoints;
+* :mod:`~dbdlab.learn.estimators` — wake and sleep moments (exact, lattice CD);
+* :mod:`~dbdlab.learn.optim` — SGD and Adam, dense (θ) and sparse (:class:`FieldOptimizer`);
+* :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, history, checkpoints;
+* :mod:`~dbdlab.learn.static` — static fitting of θ to data (:func:`fit_boltzmann`);
+* :mod:`~dbdlab.learn.maxent` — MaxEnt initial conditions of zero-weight layers (closed form);
 * :mod:`~dbdlab.learn.centered` — the centered DBM adjoint (paper B eqs. 15–17) and its
   wake/sleep estimator;
 * :mod:`~dbdlab.learn.incremental` — forward Euler that re-integrates only what changed.
@@ -19,7 +22,8 @@ from .dynamics import Dynamics, Trajectory, integrate
 from .estimators import ExactEstimator, LatticeCDEstimator
 from .exact import ExactMoments, visible_marginal
 from .incremental import IncrementalIntegrator
-from .train import FieldOptimizer, TrainingResult, WindowSchedule, train
+from .optim import FieldOptimizer
+from .train import TrainingResult, WindowSchedule, train
 
 __all__ = [
     "AdjointResult",
