@@ -91,8 +91,9 @@ def test_persistent_and_random_sleep_differ_only_in_the_sleep_phase():
 
 
 def _tiny():
+    """Three periodic layers of 2 units (729 joint states), LV species and weights."""
     return BoltzmannMachine(
-        [Layer((3,), ("X", "Y")), Layer((3,), ("X1", "Y1")), Layer((3,), ("X2", "Y2"))],
+        [Layer((2,), ("X", "Y")), Layer((2,), ("X1", "Y1")), Layer((2,), ("X2", "Y2"))],
         [("X", "X1"), ("Y", "Y1"), ("X1", "X2"), ("Y1", "Y2")], periodic=True)
 
 
@@ -101,7 +102,7 @@ def test_sleep_moments_match_exact_enumeration():
     model = _tiny()
     theta = np.array([-0.5, -0.8, 0.2, -0.3, 0.1, 0.0, 0.6, -0.4, 0.5, 0.3])
     exact = model.exact(theta)
-    lat = np.zeros((4, 1, 3), dtype=np.int8)
+    lat = np.zeros((4, 1, 2), dtype=np.int8)
     est = CenteredDBMEstimator(model, lat, [0.3] * 6, batch=4, sleep_sweeps=20, seed=11)
     diffs = []
     for step in range(1, 601):
