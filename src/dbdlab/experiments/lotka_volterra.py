@@ -1,6 +1,6 @@
 """Lotka–Volterra with a centered dynamic deep Boltzmann machine (paper B §V, Figs. 2–3).
 
-The experiment exactly as the authors ran it (reference notes, (repro-lv-config)=), as
+The experiment exactly as the authors ran it (reproduction notes, (repro-lv-config)=), as
 functions that a notebook calls:
 
 * :class:`LVConfig` — every setting, defaults = the paper's run: the three-layer 40×40 DBM,
@@ -213,10 +213,11 @@ def _observables(layers, side: int) -> np.ndarray:
 def sample_observables(model, thetas: np.ndarray, n_chains: int = 100, sweeps: int = 10,
                        seed: int = 0, *, chunk: int = 2000, backend: str | None = None,
                        progress: bool | None = None) -> np.ndarray:
-    """Mean observables of model samples at every θ row (reference notes, (repro-lv-evaluation)=).
+    """Mean observables of model samples at every θ row (paper B Fig. 3, top row).
 
-    Per θ: ``n_chains`` chains with every layer random, ``sweeps − 1`` binary block Gibbs sweeps
-    and one parallel mean-field step (all layers from the previous state, as probabilities);
+    As in the authors' evaluation (reproduction notes, (repro-lv-evaluation)=), per θ:
+    ``n_chains`` chains with every layer random, ``sweeps − 1`` binary block Gibbs sweeps and
+    one parallel mean-field step (all layers from the previous state, as probabilities);
     observables from the visible probabilities.  Returns ``(n_thetas, 4)`` in
     :data:`OBSERVABLES` order.
     """

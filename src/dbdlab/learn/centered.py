@@ -10,7 +10,7 @@ uncentered adjoint ``λ`` are related by the transposed Jacobian of that change 
     λ_a = φ_a,     λ_W_αβ = Λ_αβ + q μ_β φ_α + q μ_α φ_β          (the bracket of eq. 17).
 
 :class:`CenteredAdjoint` integrates eq. 15 backwards over the window, explicit Euler as in the
-authors' code (reference notes, (repro-lv-centered-adjoint)=), with ``φ(K_e) = Λ(K_e) = 0``::
+authors' code (reproduction notes, (repro-lv-centered-adjoint)=), with ``φ(K_e) = Λ(K_e) = 0``::
 
     φ(k−1) = φ(k) − Δt [ Δ[Σ_i s_iα](k) − ψ_a(k) ]
     Λ(k−1) = Λ(k) − Δt [ Δ[Σ_(ij)(s_iα − μ*_α)(s_jβ − μ*_β)](k) − ψ_W(k)
@@ -35,7 +35,7 @@ moments of the estimator are totals over the edges, and re-centring them from ``
 uses ``Σ_(ij) s_iα = q Σ_i s_iα``, exact for periodic connectivity (the LV model).
 
 :class:`CenteredDBMEstimator` is the wake/sleep estimator of paper B with the authors'
-bookkeeping (reference notes, (repro-lv-config)=): the B visible lattices of a batch clamped and
+bookkeeping (reproduction notes, (repro-lv-config)=): the B visible lattices of a batch clamped and
 10 binary sweeps of the hidden layers, whose states are kept per timepoint across optimisation
 steps; sleep chains from a random start (the authors' code) or persistent per timepoint (the
 paper's text); bias moments, then the centres slid toward the wake means (eq. 10), then the
@@ -84,7 +84,7 @@ class CenteredAdjoint:
     scheme
         ``"paper"`` or ``"exact"`` (module docstring).
     reference_derivative
-        Use the authors' ``∂F/∂x`` without the ``1/Δ`` factor (reference notes,
+        Use the authors' ``∂F/∂x`` without the ``1/Δ`` factor (reproduction notes,
         (repro-lv-config)=).
     """
 
@@ -176,8 +176,8 @@ def _edge_sums(lower, upper, up_to_down, n_lower, pair_a, pair_b, mu_a, mu_b,
 def centered_binary_moments(model, layers: Sequence[np.ndarray], centers: np.ndarray) -> np.ndarray:
     """Moments of binary chains with centered weight moments, per chain (Numba kernel).
 
-    Bias moments ``Σ_i s_iα``; weight moments ``Σ_(ij)(s_iα − μ_α)(s_jβ − μ_β)`` (paper B eq. 9,
-    reference notes §2.5) with per-chain centres ``centers`` of shape ``(chains, n_species)``.
+    Bias moments ``Σ_i s_iα``; weight moments ``Σ_(ij)(s_iα − μ_α)(s_jβ − μ_β)`` (paper B
+    eq. 9) with per-chain centres ``centers`` of shape ``(chains, n_species)``.
     The same numbers as :func:`dbdlab.models.moments` with centres, for int8 codes only.
     """
     codes = [np.ascontiguousarray(s, dtype=np.int8) for s in layers]
@@ -347,7 +347,7 @@ class CenteredDBMEstimator:
             arr[timepoints] = asleep_layers[l].reshape(n_w, b, -1)
 
         # bias moments, then slide the centres toward the wake means (eq. 10), then the
-        # centered weight moments with the new centres (reference notes §4.3)
+        # centered weight moments with the new centres (reproduction notes, (repro-lv-config)=)
         n_units = np.concatenate([np.full(lay.n_species, lay.n_units)
                                   for lay in self.model.layers])
         counts = np.concatenate([np.stack([(s == a + 1).sum(axis=1) for a in

@@ -2,7 +2,7 @@
 
 The sliding-window trainer needs θ(0 … τ + n_w) at every optimisation step, and integrating from
 t = 0 each time makes a step's cost grow with the window start (the authors' code: 0.58 s +
-1.75 ms × step for the LV run, reference notes, (repro-lv-speed)=).  An SGD or Adam step only
+1.75 ms × step for the LV run, reproduction notes, (repro-lv-speed)=).  An SGD or Adam step only
 changes the coefficients of the vertices around the window's points, and F at a point depends
 only on the ``2^d`` vertices of its cell, so θ up to the first substep whose cell touches a
 changed vertex is still exact.  :class:`IncrementalIntegrator` keeps, per initial condition, the
