@@ -75,6 +75,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "02_maxent_init": {},
         "03_annihilation_rbm": {},
         "04_rossler": {},
+        "05_lotka_volterra_dbm": {},
     },
     "paper": {
         "01_simulation": {
@@ -101,5 +102,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "sweep_timepoints": [0, 20, 50, 100, 200],
             "checkpoint_every": 250,
         },
+        "05_lotka_volterra_dbm": {"profile": "paper", "train_steps": 980, "eval_chains": 100,
+                                  "eval_every": 10, "checkpoint_every": 50},
     },
 }
