@@ -7,6 +7,9 @@
   their inline configuration scripts on every ``env-before-read-docs`` event, which Jupyter
   Book emits twice; the second ``const THEBE_JS_URL`` is a redeclaration that the browser
   reports as an error on every page.
+- ``{benchmark-results} <name>`` renders ``benchmarks/results/<name>.json`` (written by
+  ``make bench``): the machine it ran on, the script's table and its notes; without that file
+  it says how to produce it.  ``{run-profiles}`` tabulates the profiles of ``dbdlab run``.
 - The book's MathJax is a local copy (``make mathjax`` installs it from the npm registry into
   ``book/_assets/mathjax``), so that formulas render without a network connection; building
   without it is an error rather than a book whose formulas show as raw LaTeX.
@@ -14,12 +17,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
+from sphinx.util.docutils import SphinxDirective
 
 NBVAL_PREFIX = "# NBVAL_"
 
@@ -73,7 +79,105 @@ def _check_mathjax(app: Sphinx) -> None:
     )
 
 
+def _paragraph(text: str) -> nodes.paragraph:
+    return nodes.paragraph(text, text)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> nodes.table:
+    table = nodes.table(classes=["table"])
+    group = nodes.tgroup(cols=len(columns))
+    table += group
+    group.extend(nodes.colspec(colwidth=1) for _ in columns)
+    head = nodes.thead()
+    body = nodes.tbody()
+    group += head
+    group += body
+    for target, cells in ((head, [columns]), (body, rows)):
+        for cells_of_row in cells:
+            row = nodes.row()
+            for cell in cells_of_row:
+                entry = nodes.entry()
+                entry += _paragraph("" if cell is None else str(cell))
+                row += entry
+            target += row
+    return table
+
+
+def describe_machine(machine: dict[str, Any]) -> str:
+    """One sentence naming the machine a benchmark ran on."""
+    memory = machine.get("memory_gib")
+    load = machine.get("load_average")
+    return (
+        f"Measured on {machine.get('cpu', 'an unknown CPU')} ({machine.get('cores')} cores"
+        + (f", {memory} GiB memory" if memory else "")
+        + f", {machine.get('os', 'unknown OS')}); Python {machine.get('python')}, NumPy "
+        f"{machine.get('numpy')}, Numba {machine.get('numba')} with "
+        f"{machine.get('numba_threads')} threads; GPU: {machine.get('gpu', 'none')}"
+        + (f"; load average {load:.1f} when the run started" if load is not None else "")
+        + "."
+    )
+
+
+class BenchmarkResults(SphinxDirective):
+    """``{benchmark-results} simulate``: the table of benchmarks/results/simulate.json."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        path = Path(self.env.srcdir).parent / "benchmarks" / "results" / f"{name}.json"
+        self.env.note_dependency(str(path))
+        if not path.is_file():
+            return [_paragraph(
+                f"Not measured in this build: `make bench` (or `python benchmarks/{name}.py`) "
+                f"writes benchmarks/results/{name}.json, and the next book build shows its "
+                "table here.")]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        table = data.get("table")
+        if not isinstance(table, dict) or "rows" not in table:
+            raise self.error(f"{path} has no 'table' entry; rerun benchmarks/{name}.py")
+        out: list[nodes.Node] = [
+            _paragraph(f"{table.get('title', name)}. {describe_machine(data.get('machine', {}))}"),
+            _table(table["columns"], table["rows"]),
+        ]
+        if table.get("notes"):
+            items = nodes.bullet_list()
+            for note in table["notes"]:
+                item = nodes.list_item()
+                item += _paragraph(note)
+                items += item
+            out.append(items)
+        return out
+
+
+class RunProfiles(SphinxDirective):
+    """``{run-profiles}``: the parameters each profile of ``dbdlab run`` injects."""
+
+    def run(self) -> list[nodes.Node]:
+        from dbdlab import pipeline
+
+        profiles = pipeline.PROFILES
+        names = list(profiles)
+        rows = []
+        for stem in pipeline.NOTEBOOKS:
+            if not any(stem in profiles[p] for p in names):
+                continue
+            cells = [stem]
+            for profile in names:
+                params = profiles[profile].get(stem)
+                if params is None:
+                    cells.append("(not defined)")
+                else:
+                    shown = {k: v for k, v in params.items() if k != "profile"}
+                    cells.append(", ".join(f"{k} = {v}" for k, v in shown.items())
+                                 or "the notebook's parameters cell")
+            rows.append(cells)
+        return [_table(["notebook", *names], rows)]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("benchmark-results", BenchmarkResults)
+    app.add_directive("run-profiles", RunProfiles)
     app.connect("builder-inited", _check_mathjax)
     app.connect("doctree-read", _hide_nbval_markers)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
