@@ -128,10 +128,16 @@ class BenchmarkResults(SphinxDirective):
         path = Path(self.env.srcdir).parent / "benchmarks" / "results" / f"{name}.json"
         self.env.note_dependency(str(path))
         if not path.is_file():
-            return [_paragraph(
-                f"Not measured in this build: `make bench` (or `python benchmarks/{name}.py`) "
-                f"writes benchmarks/results/{name}.json, and the next book build shows its "
-                "table here.")]
+            note = nodes.paragraph()
+            note += nodes.Text("Not measured in this build: ")
+            note += nodes.literal("make bench", "make bench")
+            note += nodes.Text(" (or ")
+            note += nodes.literal(f"python benchmarks/{name}.py", f"python benchmarks/{name}.py")
+            note += nodes.Text(") writes ")
+            note += nodes.literal(f"benchmarks/results/{name}.json",
+                                  f"benchmarks/results/{name}.json")
+            note += nodes.Text(", and the next book build shows its table here.")
+            return [note]
         data = json.loads(path.read_text(encoding="utf-8"))
         table = data.get("table")
         if not isinstance(table, dict) or "rows" not in table:

@@ -38,6 +38,9 @@ NOTEBOOKS: list[str] = [
     "04_rossler",
     "05_lotka_volterra_dbm",
     "06_closure_analysis",
+    # The evidence of the validation chapter: checks against exact results, run by the same
+    # functions as the test suite (dbdlab.experiments.validation); profile-independent.
+    "validation",
 ]
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
@@ -45,6 +48,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_simulation": {},
         "02_maxent_init": {},
         "03_annihilation_rbm": {},
+        "validation": {},
     },
     "paper": {
         "01_simulation": {
@@ -56,6 +60,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
         "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
+        "validation": {"profile": "paper"},
     },
 }
 
