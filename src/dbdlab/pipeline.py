@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from dbdlab.experiments.settings import PROFILES
 from dbdlab.store import RUN_NOTEBOOK_ENV, RUN_PARAMETERS_ENV, RUN_PROFILE_ENV, find_repo_root
 
 __all__ = [
@@ -42,27 +43,6 @@ NOTEBOOKS: list[str] = [
     # functions as the test suite (dbdlab.experiments.validation); profile-independent.
     "validation",
 ]
-
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {
-        "01_simulation": {},
-        "02_maxent_init": {},
-        "03_annihilation_rbm": {},
-        "validation": {},
-    },
-    "paper": {
-        "01_simulation": {
-            "profile": "paper",
-            "lv_runs": 100,
-            "rossler_runs": 300,
-            "annihilation_ics": 50,
-            "annihilation_lattices": 50,
-        },
-        "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
-        "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
-        "validation": {"profile": "paper"},
-    },
-}
 
 NOTEBOOK_DIR = "notebooks"
 

@@ -90,8 +90,7 @@ def annihilation_decay(
     t ∈ [100, 1000] the diffusion length √t ≪ ``size`` and the finite-time correction of the
     exact continuum solution to the local slope is +1/(2t) ≤ 0.005.
     """
-    from dbdlab import networks
-    from dbdlab.simulate import simulate
+    from dbdlab.simulate import networks, simulate
 
     if blocks < 2 or replicas % blocks:
         raise ValueError(f"replicas ({replicas}) must be a multiple of blocks ({blocks}) ≥ 2")
@@ -129,9 +128,9 @@ class WalkerMSD:
 def walker_msd(shape: tuple[int, ...], steps: int, replicas: int, seed: int,
                backend: str = "numba") -> WalkerMSD:
     """Random walk of one molecule on a periodic lattice of ``shape`` (all axes ≥ 3 sites)."""
-    from dbdlab.initial import GivenLattices
-    from dbdlab.reactions import ReactionNetwork
     from dbdlab.simulate import simulate
+    from dbdlab.simulate.initial import GivenLattices
+    from dbdlab.simulate.reactions import ReactionNetwork
 
     if min(shape) < 3:
         raise ValueError(f"every axis of shape must have at least 3 sites, got {shape}")
