@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from dbdlab.backend import gpu_status
+from dbdlab.experiments.validation import sampler_moments, z_scores
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
 from dbdlab.rng import Purpose, derive, stream_key, uniform_array
 from dbdlab.sampling import (
@@ -42,14 +43,6 @@ def case(name):
     if name not in _EXACT:
         _EXACT[name] = model.exact(np.array(theta))
     return model, np.array(theta), _EXACT[name]
-
-
-def z_scores(samples, expected):
-    """(chain mean − expected) / sample standard error, per column."""
-    samples = np.asarray(samples)
-    se = samples.std(axis=0, ddof=1) / np.sqrt(len(samples))
-    diff = samples.mean(axis=0) - expected
-    return np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.inf))
 
 
 def assert_moments_match(model, layers, exact):
@@ -192,6 +185,15 @@ def test_block_gibbs_from_a_random_start_samples_the_model(name):
     chains = gibbs_sweeps(model, theta, random_chains(model, 8000, 11, backend="numpy"), 40)
     assert all(chains.is_binary(l) for l in range(model.n_layers)) and chains.sweep == 40
     assert_moments_match(model, chains.layers, exact)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_sampler_check_of_the_validation_chapter(backend):
+    # The book's validation chapter tabulates this check's z-scores.
+    check = sampler_moments(FullyVisible1DModel(8), np.array([0.3, -0.8, 0.6]), 8000, 30,
+                            seed=12, backend=backend)
+    assert len(check.names) == len(check.z) == 3 and np.all(check.se > 0)
+    assert np.all(np.abs(check.z) <= Z_MAX), dict(zip(check.names, check.z, strict=True))
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])

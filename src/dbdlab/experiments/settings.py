@@ -76,6 +76,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "03_annihilation_rbm": {},
         "04_rossler": {},
         "05_lotka_volterra_dbm": {},
+        "validation": {},
     },
     "paper": {
         "01_simulation": {
@@ -104,5 +105,6 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "05_lotka_volterra_dbm": {"profile": "paper", "train_steps": 980, "eval_chains": 100,
                                   "eval_every": 10, "checkpoint_every": 50},
+        "validation": {"profile": "paper"},
     },
 }
