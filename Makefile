@@ -45,15 +45,14 @@ book: venv mathjax
 	$(BIN)/jupyter-book build -W -n --keep-going book/
 
 # The npm package's es5/ bundle (tex-svg.js and the extensions it loads on demand), without the
-# speech-rule engine; fetched from the npm registry once and checked against its SHA-256.
+# speech-rule engine; fetched by npm (by package name) once and checked against its SHA-256.
 mathjax: $(MATHJAX_DIR)/tex-svg.js
 
 $(MATHJAX_DIR)/tex-svg.js:
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	curl -fsSL -o "$$tmp/mathjax.tgz" \
-	  https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz; \
-	echo "$(MATHJAX_SHA256)  $$tmp/mathjax.tgz" | sha256sum -c --quiet; \
-	tar -xzf "$$tmp/mathjax.tgz" -C "$$tmp"; \
+	npm pack --silent --pack-destination "$$tmp" mathjax@$(MATHJAX_VERSION) >/dev/null; \
+	echo "$(MATHJAX_SHA256)  $$tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum -c --quiet; \
+	tar -xzf "$$tmp/mathjax-$(MATHJAX_VERSION).tgz" -C "$$tmp"; \
 	rm -rf $(MATHJAX_DIR) "$$tmp/package/es5/sre"; mkdir -p $(MATHJAX_DIR); \
 	cp -R "$$tmp/package/es5/." $(MATHJAX_DIR)/
 
