@@ -5,6 +5,15 @@ Modules
 filters
     The low-pass FIR filter applied to parameter trajectories θ(t) before the eq. (14) analysis
     of paper B (arXiv 1905.12122).
+decomposition
+    Paper B eq. (14): observables, sampling protocol, covariances, ``F_θ`` and the channels
+    ``F_θ · Cov(X, Y_θ)``.
+mean_field, pair_approximation, moment_closure
+    Classical closures of the lattice Lotka–Volterra system: the rate equations of paper B
+    eq. (2), a square-lattice pair approximation, and well-mixed normal / Poisson / log-normal
+    second-order moment closures; their common result type is in ``prediction``.
+lotka_volterra
+    Chapter 06: held-out data, error tables and eq. (14) on a time grid.
 """
 
 from dbdlab.closure.filters import (

@@ -17,7 +17,8 @@ This module provides the pieces:
   the visible lattice);
 * sampling ``X`` and ``Y_θ`` per chain at given parameters with the original protocol
   (:class:`SamplingProtocol`, :func:`sample_statistics`: random start, 9 block-Gibbs sweeps, a
-  final parallel mean-field step; reproduction notes, ``(repro-lv-closure)=``);
+  final parallel mean-field step; reproduction notes, ``(repro-lv-sampling)=`` and
+  ``(repro-closure)=``), or binary samples, whose covariances are the model's;
 * population covariances over chains (:func:`covariances`);
 * ``F_θ`` from finite differences of low-pass-filtered ``θ(t)`` (the original analysis,
   :func:`finite_difference_rates`) or from the learned finite-element model
@@ -150,7 +151,7 @@ def nnn_observable(model, a: str, b: str, *, periodic: bool | None = None,
     """Unordered Manhattan-distance-two pairs ``NNN(a, b)`` of the visible lattice.
 
     ``kind="reference"`` uses the authors' three 2D directions (reproduction notes,
-    ``(repro-lv-moments)=``), ``"full"`` all four.
+    ``(repro-moments)=``), ``"full"`` all four.
     """
     ia, ib = _visible(model, a), _visible(model, b)
     per = _boundary(model) if periodic is None else bool(periodic)
@@ -415,6 +416,7 @@ def agreement(predicted: np.ndarray, reference: np.ndarray) -> dict[str, float]:
         raise ValueError(f"predicted and reference must have the same ≥ 3 values, got {p.shape} "
                          f"and {r.shape}")
     ok = np.isfinite(p) & np.isfinite(r)
-    corr = float(np.corrcoef(p[ok], r[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+    varying = ok.sum() > 2 and np.ptp(p[ok]) > 0 and np.ptp(r[ok]) > 0
+    corr = float(np.corrcoef(p[ok], r[ok])[0, 1]) if varying else float("nan")
     return {"correlation": corr, "rmse": float(np.sqrt(np.mean((p[ok] - r[ok]) ** 2))),
             "reference_rms": float(np.sqrt(np.mean(r[ok] ** 2)))}

@@ -2,7 +2,8 @@
 
 Paper B eq. 2 is the mass-action system ``dμ_P/dt = k1 μ_P − k3 μ_H μ_P``,
 ``dμ_H/dt = k3 μ_H μ_P − k2 μ_H``.  Its rate constant ``k3`` is not a parameter of the
-simulator; it follows from the simulator's rules (reproduction notes, ``(repro-lv-config)=``):
+simulator; it follows from the simulator's rules (reproduction notes, ``(repro-networks)=``,
+``(repro-step)=``):
 
 * every molecule attempts one hop per timestep ``Δt`` to one of its ``z = 2d`` von Neumann
   neighbours chosen uniformly (hop rate ``h = 1/Δt``);
