@@ -44,6 +44,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_simulation": {},
         "02_maxent_init": {},
         "03_annihilation_rbm": {},
+        "06_closure_analysis": {},
     },
     "paper": {
         "01_simulation": {
@@ -55,6 +56,13 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
         "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
+        "06_closure_analysis": {
+            "profile": "paper",
+            "heldout_runs": 100,
+            "eq14_stride": 4,
+            "dbd_chains": 100,
+            "dbd_stride": 5,
+        },
     },
 }
 
