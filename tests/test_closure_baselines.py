@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbdlab import networks
 from dbdlab.closure.mean_field import LatticeLotkaVolterra, mean_field, mean_field_rhs
 from dbdlab.closure.moment_closure import (
     CLOSURES,
@@ -17,6 +16,7 @@ from dbdlab.closure.moment_closure import (
 )
 from dbdlab.closure.pair_approximation import initial_pairs, pair_approximation, pair_rhs
 from dbdlab.closure.prediction import physical_flags, rmse
+from dbdlab.simulate import networks
 
 # -- mean field (paper B eq. 2) ------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dbdlab.experiments.settings import PROFILES
 from dbdlab.store import find_repo_root
 
 __all__ = [
@@ -38,33 +39,6 @@ NOTEBOOKS: list[str] = [
     "05_lotka_volterra_dbm",
     "06_closure_analysis",
 ]
-
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {
-        "01_simulation": {},
-        "02_maxent_init": {},
-        "03_annihilation_rbm": {},
-        "06_closure_analysis": {},
-    },
-    "paper": {
-        "01_simulation": {
-            "profile": "paper",
-            "lv_runs": 100,
-            "rossler_runs": 300,
-            "annihilation_ics": 50,
-            "annihilation_lattices": 50,
-        },
-        "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
-        "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
-        "06_closure_analysis": {
-            "profile": "paper",
-            "heldout_runs": 100,
-            "eq14_stride": 4,
-            "dbd_chains": 100,
-            "dbd_stride": 5,
-        },
-    },
-}
 
 NOTEBOOK_DIR = "notebooks"
 

@@ -38,11 +38,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import progress_enabled, to_numpy
 from ..models import uncentered_from_centered
 from ..models.moments import layer_occupations
-from ..moments import nn_pairs, nnn_pairs
-from ..simulate import progress_enabled
+from ..simulate.observables import nn_pairs, nnn_pairs
 from .filters import DEFAULT_CUTOFF, lowpass
 
 __all__ = [

@@ -61,9 +61,9 @@ def heldout_set(runs: int, steps: int, seed: int, *, training_seed: int | None =
     """Held-out Lotka–Volterra runs: the training set's settings with another seed.
 
     Counts and pair moments only (no lattices); extinct runs are replaced as in the training
-    set (:func:`dbdlab.datasets.lotka_volterra_set`).
+    set (:func:`dbdlab.experiments.datasets.lotka_volterra_set`).
     """
-    from ..datasets import lotka_volterra_set
+    from ..experiments.datasets import lotka_volterra_set
 
     if training_seed is not None and int(seed) == int(training_seed):
         raise ValueError(f"the held-out seed {seed} is the training seed; choose another")

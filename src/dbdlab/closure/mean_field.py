@@ -93,7 +93,8 @@ class LatticeLotkaVolterra:
 
     @classmethod
     def from_network(cls, network, shape: Sequence[int], dt: float) -> LatticeLotkaVolterra:
-        """Rates from :func:`dbdlab.networks.lotka_volterra` (``0 → X``, ``Y → 0``, ``X + Y``)."""
+        """Rates from :func:`dbdlab.simulate.networks.lotka_volterra` (``0 → X``, ``Y → 0``,
+        ``X + Y → 2Y``)."""
         by_kind = {}
         for r in network.reactions:
             reactants, products = tuple(sorted(r.reactants)), tuple(sorted(r.products))

@@ -3,8 +3,8 @@
 A closure (mean field, pair approximation, well-mixed moment closures, the learned DBD) predicts
 the quantities that chapter 06 compares with held-out lattice simulations: the mean number of
 each species and the mean number of unordered nearest-neighbour pairs of each species pair
-(the ``nn`` moments of :func:`dbdlab.moments.lattice_moments`).  Unphysical output is kept as
-computed and *flagged* (:func:`physical_flags`), never clipped.
+(the ``nn`` moments of :func:`dbdlab.simulate.observables.lattice_moments`).  Unphysical output
+is kept as computed and *flagged* (:func:`physical_flags`), never clipped.
 """
 
 from __future__ import annotations

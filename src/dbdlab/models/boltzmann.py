@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import Array, array_module
+from dbdlab.backend import Array, array_module
+
 from .connectivity import LocalConnectivity, local_connectivity, upper_shape
 from .layers import Layer
 

@@ -19,8 +19,8 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
 
     Returns int8 codes of shape ``(*thetas.shape[:-1], n_chains, N_visible)``.
     """
-    from .backend import to_numpy
-    from .sampling import empty_chains, gibbs_sweeps, random_chains
+    from ..backend import to_numpy
+    from ..sampling import empty_chains, gibbs_sweeps, random_chains
 
     thetas = np.asarray(thetas, dtype=float)
     flat = thetas.reshape(-1, thetas.shape[-1])
@@ -38,7 +38,7 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
 
 def chain_moments_1d(v: np.ndarray, orders=(1, 2, 3, 4)) -> np.ndarray:
     """Paper A's moments m1…m4 (open-chain windows, reference notes §2.2), last axis = order."""
-    from .moments import chain_moment_1d
+    from ..simulate.observables import chain_moment_1d
 
     v = np.asarray(v).astype(np.int8)
     return np.stack([np.asarray(chain_moment_1d(v, k), dtype=float) for k in orders], axis=-1)
