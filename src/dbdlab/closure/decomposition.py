@@ -42,6 +42,7 @@ from ..backend import progress_enabled, to_numpy
 from ..models import uncentered_from_centered
 from ..models.moments import layer_occupations
 from ..simulate.observables import nn_pairs, nnn_pairs
+from ._mean_field_kernel import mean_field_statistics
 from .filters import DEFAULT_CUTOFF, lowpass
 
 __all__ = [
@@ -308,12 +309,19 @@ def sample_statistics(model, thetas: np.ndarray, observables: Sequence[Observabl
         chains = random_chains(model, len(ids), protocol.seed, chain_ids=ids,
                                backend=protocol.backend)
         gibbs_sweeps(model, per_chain, chains, protocol.sweeps)
-        if protocol.final == "mean_field":
-            mean_field_steps(model, per_chain, chains, 1, parallel=True)
-        layers = [np.asarray(to_numpy(s)) for s in chains.layers]
-        occ = layer_occupations(model, layers)
         shape = (stop - start, n_c)
-        y[start:stop] = np.asarray(model.moments(layers)).reshape(*shape, -1)
+        if protocol.final == "mean_field" and chains.backend == "numba" and all(
+                chains.is_binary(l) for l in range(chains.n_layers)):
+            # Numba kernel: the same parallel step and moments as the NumPy path below
+            layers, moments = mean_field_statistics(
+                model, per_chain, [np.asarray(s) for s in chains.layers])
+        else:
+            if protocol.final == "mean_field":
+                mean_field_steps(model, per_chain, chains, 1, parallel=True)
+            layers = [np.asarray(to_numpy(s)) for s in chains.layers]
+            moments = np.asarray(model.moments(layers))
+        occ = layer_occupations(model, layers)
+        y[start:stop] = moments.reshape(*shape, -1)
         for k, obs in enumerate(observables):
             x[start:stop, :, k] = obs(occ).reshape(shape)
     return ChainStatistics(tuple(o.name for o in observables), tuple(model.theta_names), x, y)
