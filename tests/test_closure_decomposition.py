@@ -239,3 +239,18 @@ def test_open_connectivity_kernel_and_backends_agree():
                           progress=False)
     np.testing.assert_allclose(a.x, b.x, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(a.y, b.y, rtol=1e-12, atol=1e-14)
+
+
+def test_learned_rates_along_an_euler_trajectory_are_its_forward_differences():
+    from dbdlab.learn import integrate
+
+    dynamics = Dynamics(("a", "b"), ("a", "b"), (0.1, 0.1), 1.0)
+    fields = dynamics.new_fields([-0.05, -0.05])
+    rng = np.random.default_rng(0)
+    vertices = [[i, j] for i in range(-2, 3) for j in range(-2, 3)]
+    for f in fields.values():
+        f.set_coefficients(vertices, 0.01 * rng.normal(size=(len(vertices), 4)))
+    traj = integrate(dynamics, fields, [0.0, 0.0], 20).timepoints
+    rates = learned_rates(dynamics, fields, traj)
+    np.testing.assert_allclose(rates[:-1], finite_difference_rates(traj, 1.0, cutoff=None),
+                               atol=1e-15)

@@ -288,7 +288,8 @@ def load_learned_rates(path, model, theta: np.ndarray) -> np.ndarray | None:
     """``F_θ`` of chapter 05's learned finite elements (``rhs.nc``) along ``theta``.
 
     The dynamics (domain, cell sizes, learned names) are read from the attribute ``dynamics``
-    when present, else the paper's: domain ``(hX, hY, wXX1, wYY1, wX1X2, wY1Y2)``, cells 0.1,
+    or from the attributes ``names``, ``domain``, ``learned``, ``cell_sizes``, ``dt`` (as
+    :meth:`dbdlab.learn.Dynamics.to_attrs` writes them) when present, else the paper's: domain ``(hX, hY, wXX1, wYY1, wX1X2, wY1Y2)``, cells 0.1,
     every parameter with a stored field learned.  Returns ``None`` when the file is missing.
     """
     import json
@@ -302,6 +303,9 @@ def load_learned_rates(path, model, theta: np.ndarray) -> np.ndarray | None:
         return None
     ds = load_dataset(path)
     spec = ds.attrs.get("dynamics")
+    if spec is None and {"names", "domain", "learned", "cell_sizes", "dt"} <= set(ds.attrs):
+        spec = {k: ds.attrs[k] for k in ("names", "domain", "learned", "cell_sizes", "dt",
+                                         "substeps", "reference_scaling") if k in ds.attrs}
     if spec is not None:
         spec = json.loads(spec) if isinstance(spec, str) else spec
         dynamics = Dynamics(tuple(spec["names"]), tuple(spec["domain"]),
