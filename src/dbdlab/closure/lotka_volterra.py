@@ -289,8 +289,9 @@ def load_learned_rates(path, model, theta: np.ndarray) -> np.ndarray | None:
 
     The dynamics (domain, cell sizes, learned names) are read from the attribute ``dynamics``
     or from the attributes ``names``, ``domain``, ``learned``, ``cell_sizes``, ``dt`` (as
-    :meth:`dbdlab.learn.Dynamics.to_attrs` writes them) when present, else the paper's: domain ``(hX, hY, wXX1, wYY1, wX1X2, wY1Y2)``, cells 0.1,
-    every parameter with a stored field learned.  Returns ``None`` when the file is missing.
+    :meth:`dbdlab.learn.Dynamics.to_attrs` writes them) when present, else the paper's: domain
+    ``(hX, hY, wXX1, wYY1, wX1X2, wY1Y2)``, cells 0.1, every parameter with a stored field
+    learned.  Returns ``None`` when the file is missing.
     """
     import json
     from pathlib import Path
