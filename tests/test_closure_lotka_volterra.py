@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from dbdlab.closure import lotka_volterra as lv
 from dbdlab.closure.decomposition import ChainStatistics, covariances
 from dbdlab.closure.prediction import ClosurePrediction
+from dbdlab.experiments import closure_analysis as lv
 from dbdlab.models import centered_from_uncentered, lotka_volterra_dbm
 from dbdlab.store import save_dataset
 

@@ -4,7 +4,9 @@
 * :mod:`~dbdlab.experiments.datasets` — the papers' training and test sets;
 * :mod:`~dbdlab.experiments.evaluate` — moments of learned models against the data;
 * :mod:`~dbdlab.experiments.analysis` — trajectory analysis (closest replica, self-intersections);
-* :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots.
+* :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots;
+* :mod:`~dbdlab.experiments.closure_analysis` — chapter 06: paper B eq. 14 for the trained
+  Lotka–Volterra DBM and the classical closures against held-out simulations.
 
 Submodules are imported on demand, so ``import dbdlab.experiments.settings`` stays light.
 """

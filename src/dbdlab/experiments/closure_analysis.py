@@ -1,4 +1,4 @@
-"""Chapter 06 glue: eq. 14 for the trained Lotka–Volterra DBM and closures against held-out data.
+"""Chapter 06: eq. 14 for the trained Lotka–Volterra DBM, and closures against held-out data.
 
 * :func:`heldout_set` — Lotka–Volterra runs with the training settings and a seed not used in
   training; :func:`simulated_means` — their mean counts and pair moments.
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .decomposition import (
+from ..closure.decomposition import (
     ChainStatistics,
     Observable,
     SamplingProtocol,
@@ -29,11 +29,11 @@ from .decomposition import (
     sample_statistics,
     smoothed_derivative,
 )
-from .filters import DEFAULT_CUTOFF, default_kernel_length, lowpass
-from .mean_field import PAIRS, SPECIES, LatticeLotkaVolterra, mean_field
-from .moment_closure import CLOSURES, moment_closure
-from .pair_approximation import pair_approximation
-from .prediction import ClosurePrediction, physical_flags, rmse
+from ..closure.filters import DEFAULT_CUTOFF, default_kernel_length, lowpass
+from ..closure.mean_field import PAIRS, SPECIES, LatticeLotkaVolterra, mean_field
+from ..closure.moment_closure import CLOSURES, moment_closure
+from ..closure.pair_approximation import pair_approximation
+from ..closure.prediction import ClosurePrediction, physical_flags, rmse
 
 __all__ = [
     "QUANTITIES",
@@ -63,7 +63,7 @@ def heldout_set(runs: int, steps: int, seed: int, *, training_seed: int | None =
     Counts and pair moments only (no lattices); extinct runs are replaced as in the training
     set (:func:`dbdlab.experiments.datasets.lotka_volterra_set`).
     """
-    from ..experiments.datasets import lotka_volterra_set
+    from .datasets import lotka_volterra_set
 
     if training_seed is not None and int(seed) == int(training_seed):
         raise ValueError(f"the held-out seed {seed} is the training seed; choose another")
@@ -263,8 +263,8 @@ def load_theta(path, model) -> tuple[dict[str, np.ndarray], float, dict]:
     attrs
         The file's attributes.
     """
+    from ..closure.decomposition import natural_parameters
     from ..store import load_dataset
-    from .decomposition import natural_parameters
 
     ds = load_dataset(path)
     missing = [n for n in model.theta_names if n not in ds]
@@ -296,9 +296,9 @@ def load_learned_rates(path, model, theta: np.ndarray) -> np.ndarray | None:
     import json
     from pathlib import Path
 
+    from ..closure.decomposition import learned_rates
     from ..learn import Dynamics, fields_from_dataset
     from ..store import load_dataset
-    from .decomposition import learned_rates
 
     if not Path(path).exists():
         return None
