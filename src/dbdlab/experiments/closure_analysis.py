@@ -182,7 +182,8 @@ def eq14_terms(index: np.ndarray, stats: ChainStatistics, rates: Mapping[str, np
     references
         Reference moments per name, ``(T, n_observables)`` at every timepoint (e.g. the
         simulated means); their smoothed forward differences are the reference derivatives.
-        The name ``"model"`` is reserved for the sampled model mean, added automatically.
+        The name ``"model"`` is reserved for the sampled model mean, added automatically
+        (filtered on the sampled grid and differentiated by central differences there).
     dt
         Time between timepoints.
     cutoff, kernel_length
@@ -206,10 +207,12 @@ def eq14_terms(index: np.ndarray, stats: ChainStatistics, rates: Mapping[str, np
         d = smoothed_derivative(np.asarray(series, dtype=float), dt, cutoff=cutoff,
                                 kernel_length=kernel_length)
         derivs[name] = d[index]
-    # the model's own mean is only sampled on the strided grid: difference it there
+    # the model's own mean is only sampled on the strided grid: filter it there and take
+    # central differences (one-sided at the ends), which are centred on the sampled timepoints
     model_mean = stats.mean()
-    d_model = smoothed_derivative(model_mean, dt * stride, cutoff=s_cut, kernel_length=s_len)
-    derivs["model"] = np.concatenate([d_model, np.full((1, d_model.shape[1]), np.nan)])
+    smooth = model_mean if s_cut is None else lowpass(model_mean, s_cut, s_len, axis=0)
+    derivs["model"] = (np.gradient(smooth, dt * stride, axis=0) if len(index) > 1
+                       else np.full_like(smooth, np.nan))
     ref_names = list(derivs)
     corr = np.full((len(sources), len(ref_names), len(stats.observables)), np.nan)
     err = np.full_like(corr, np.nan)
