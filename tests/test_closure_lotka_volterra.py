@@ -55,6 +55,10 @@ def test_eq14_terms_combine_rates_covariances_and_references():
     assert same.correlation.shape == (1, 2, 2)
     with pytest.raises(ValueError, match="reserved"):
         lv.eq14_terms(index, stats, rates, {"model": series}, 0.5)
+    with pytest.raises(ValueError, match="rates"):
+        lv.eq14_terms(index, stats, {"fd": np.ones((10, 2))}, {"simulation": series}, 0.5)
+    with pytest.raises(ValueError, match="references"):
+        lv.eq14_terms(index, stats, rates, {"simulation": series[:, :1]}, 0.5)
 
 
 def test_eq14_terms_filter_the_covariance_series():

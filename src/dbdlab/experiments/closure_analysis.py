@@ -196,6 +196,17 @@ def eq14_terms(index: np.ndarray, stats: ChainStatistics, rates: Mapping[str, np
         raise ValueError("index must be evenly spaced")
     if "model" in references:
         raise ValueError("the reference name 'model' is reserved for the sampled model mean")
+    n_obs, n_theta = len(stats.observables), len(stats.theta_names)
+    if index.shape != (stats.x.shape[0],):
+        raise ValueError(f"index must give the {stats.x.shape[0]} sampled timepoints")
+    for name, r in rates.items():
+        if np.ndim(r) != 2 or np.shape(r)[0] <= index.max() or np.shape(r)[1] != n_theta:
+            raise ValueError(f"rates[{name!r}] must have shape (> {index.max()}, {n_theta}), "
+                             f"got {np.shape(r)}")
+    for name, r in references.items():
+        if np.ndim(r) != 2 or np.shape(r)[0] <= index.max() + 1 or np.shape(r)[1] != n_obs:
+            raise ValueError(f"references[{name!r}] must have shape (> {index.max() + 1}, "
+                             f"{n_obs}), got {np.shape(r)}")
     s_cut, s_len = strided_filter(stride, cutoff, kernel_length)
     cov_raw = stats.covariance()
     cov = cov_raw if s_cut is None else lowpass(cov_raw, s_cut, s_len, axis=0)
