@@ -138,3 +138,25 @@ def test_load_theta_converts_centered_parameters(tmp_path):
 def test_heldout_seed_must_differ_from_training():
     with pytest.raises(ValueError, match="training seed"):
         lv.heldout_set(2, 5, 2019, training_seed=2019)
+
+
+def test_annihilation_baselines_recover_a_mean_field_ensemble():
+    from dbdlab.closure.annihilation import annihilation_mean_field
+
+    t = np.linspace(0, 1, 11)
+    n, p = 200, 0.01
+    rows = []
+    for rho0 in (0.3, 0.6):
+        rho, paa = annihilation_mean_field(rho0, t, p, 0.1)
+        rows += [(n * rho, (n - 1) * paa)] * 2  # two lattices per initial condition
+    counts = np.array([r[0] for r in rows])[:, :, None]
+    nn = np.array([r[1] for r in rows])[:, :, None]
+    ds = xr.Dataset({"counts": (("replica", "time", "species"), counts),
+                     "nn": (("replica", "time", "pair"), nn),
+                     "ic": ("replica", [0, 0, 1, 1]),
+                     "lattice": (("replica", "time", "x"), np.zeros((4, 11, n), np.int8))},
+                    coords={"time": t, "species": ["A"], "pair": ["A_A"]})
+    result = lv.annihilation_baselines(ds, p)
+    np.testing.assert_allclose(result.rmse.sel(closure="mean_field").values, 0.0, atol=1e-9)
+    assert result.prediction.dims == ("closure", "ic", "moment", "time")
+    np.testing.assert_allclose(result.simulation.sel(moment="m1").values[:, 0], [60, 120])

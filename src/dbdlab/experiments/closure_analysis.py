@@ -37,6 +37,7 @@ from ..closure.prediction import ClosurePrediction, physical_flags, rmse
 
 __all__ = [
     "QUANTITIES",
+    "annihilation_baselines",
     "baselines_dataset",
     "classical_predictions",
     "concat_protocols",
@@ -370,3 +371,44 @@ def concat_protocols(parts: Sequence[xr.Dataset], protocols: Sequence[str]) -> x
     for var in ("rate",):
         out[var] = parts[0][var]
     return out
+
+
+def annihilation_baselines(ds: xr.Dataset, probability: float) -> xr.Dataset:
+    """Mean field and pair approximation against 1D annihilation simulations, per initial
+    condition (paper A §IV.A; :mod:`dbdlab.closure.annihilation`).
+
+    ``ds`` is an annihilation set (:func:`dbdlab.experiments.datasets.annihilation_set`) with
+    ``counts``, ``nn`` and ``ic``.  Each closure starts from the initial condition's measured
+    density and nearest-neighbour bond probability at the first time point (``N − 1`` bonds
+    with walls).  Returns ``m1`` and ``m2`` of the simulations (means over the lattices of an
+    initial condition) and of each closure, with dims ``(ic, time)`` and ``(closure, ic, time)``,
+    and ``rmse(closure, moment, time)`` over initial conditions (paper A Fig. 3c's measure).
+    """
+    from ..closure.annihilation import (
+        annihilation_mean_field,
+        annihilation_pair_approximation,
+    )
+
+    n_sites = ds.sizes["x"] if "x" in ds.dims else int(ds.attrs["shape"][0])
+    bonds = n_sites - 1
+    dt = float(ds.time.values[1] - ds.time.values[0])
+    t = ds.time.values
+    grouped = ds[["counts", "nn"]].astype(float).groupby(ds.ic).mean("replica")
+    m1 = grouped.counts.isel(species=0).transpose("ic", "time").values
+    m2 = grouped.nn.isel(pair=0).transpose("ic", "time").values
+    pred = np.empty((2, m1.shape[0], 2, t.size))
+    for i in range(m1.shape[0]):
+        rho0, paa0 = m1[i, 0] / n_sites, m2[i, 0] / bonds
+        rho, paa = annihilation_mean_field(rho0, t, probability, dt)
+        pred[0, i] = [n_sites * rho, bonds * paa]
+        rho, paa = annihilation_pair_approximation(rho0, min(paa0, rho0), t, probability, dt)
+        pred[1, i] = [n_sites * rho, bonds * paa]
+    sims = np.stack([m1, m2], axis=1)  # (ic, moment, time)
+    err = np.sqrt(np.mean((pred - sims[None]) ** 2, axis=1))
+    return xr.Dataset(
+        {"simulation": (("ic", "moment", "time"), sims),
+         "prediction": (("closure", "ic", "moment", "time"), pred),
+         "rmse": (("closure", "moment", "time"), err)},
+        coords={"closure": ["mean_field", "pair"], "ic": grouped.ic.values,
+                "moment": ["m1", "m2"], "time": t},
+        attrs={"probability": float(probability), "n_sites": int(n_sites)})
