@@ -12,6 +12,8 @@ mean_field, pair_approximation, moment_closure
     Classical closures of the lattice Lotka–Volterra system: the rate equations of paper B
     eq. (2), a square-lattice pair approximation, and well-mixed normal / Poisson / log-normal
     second-order moment closures; their common result type is in ``prediction``.
+annihilation
+    Mean field and pair approximation of the 1D annihilation ``A + A → ∅`` of paper A.
 
 The chapter-06 experiment (held-out data, error tables, eq. (14) on a time grid) is
 :mod:`dbdlab.experiments.closure_analysis`.
