@@ -55,10 +55,16 @@ def fields_from_dataset(ds: xr.Dataset, names, prefix: str = "") -> dict[str, He
 
 
 def save_checkpoint(path: str | Path, step: int, records: list[dict], dynamics: Dynamics,
-                    fields: Mapping[str, HermiteField], optimizer) -> None:
+                    fields: Mapping[str, HermiteField], optimizer,
+                    extra: xr.Dataset | None = None) -> None:
+    """Fields, optimiser state, history records and an optional ``extra`` Dataset (e.g. an
+    estimator's chains and centres) in one atomically written file."""
     from ..store import save_dataset
 
     ds = fields_to_dataset(fields)
+    if extra is not None:
+        ds = ds.merge(extra)
+        ds.attrs.update(extra.attrs)
     if optimizer.kind == "adam":
         ds = ds.merge(fields_to_dataset({n: m for n, (m, _) in optimizer.moments.items()},
                                         "adam_m__"))
