@@ -131,6 +131,15 @@ def _norm(gradients: Mapping[str, SparseCoefficients]) -> float:
     return float(np.sqrt(sum(np.sum(g.values**2) for g in gradients.values())))
 
 
+def _check_finite(step: int, arrays: Mapping[str, object]) -> None:
+    """Stop a diverging run before it writes NaNs into the history or a checkpoint."""
+    broken = [name for name, a in arrays.items() if not np.all(np.isfinite(np.asarray(a)))]
+    if broken:
+        raise ValueError(f"training diverged at step {step}: non-finite {', '.join(broken)}; "
+                         "lower the learning rate (optimizer lr) or shorten the window (the "
+                         "last checkpoint, if any, holds the state before this step)")
+
+
 def _mean_gradient(all_grads: list[dict[str, SparseCoefficients]]) -> dict:
     out = {}
     for name in all_grads[0]:
@@ -206,9 +215,15 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
         first += 1
 
     def solve(ic: int, tau: int, end: int):
-        traj = integrate(dynamics, fields, ics[ic], end + 1)
+        try:
+            traj = integrate(dynamics, fields, ics[ic], end + 1)
+        except ValueError as exc:  # e.g. θ(t) ran off the grid after a huge update
+            raise ValueError(f"training stopped at step {step}, initial condition {ic}: "
+                             f"{exc}") from exc
         timepoints = np.arange(tau, end + 1)
         awake, asleep, *extras = estimator(traj.timepoints[tau:], timepoints, ic, step)
+        _check_finite(step, {"θ trajectory": traj.timepoints, "data moments": awake,
+                             "model moments": asleep})
         if callable(adjoint):
             result = adjoint(dynamics, fields, traj, awake, asleep, tau, *extras)
         elif adjoint == "discrete":
@@ -239,6 +254,8 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
                 grads.append(gradients)
         if ic_update == "mean":
             optimizer.apply(fields, _mean_gradient(grads))
+        _check_finite(step, {"adjoint gradient": norms,
+                             **{f"field {n}": f.coefficients for n, f in fields.items()}})
         records.append({"step": step, "tau": tau, "theta": np.stack(thetas),
                         "awake": awake_sum / len(ics),
                         "asleep": asleep_sum / len(ics), "grad_norm": float(np.mean(norms)),

@@ -46,13 +46,26 @@ def check_theta(theta: Any, names: tuple[str, ...]) -> Array:
     Raises
     ------
     ValueError
-        If the last axis has the wrong length (the message names the expected entries).
+        If the last axis has the wrong length (the message names the expected entries) or an
+        entry is NaN or infinite (a non-finite θ would silently fill or empty every unit).
+    TypeError
+        If θ is not numeric.
     """
     xp = array_module(theta)
-    arr = xp.asarray(theta, dtype=xp.float64)
+    kind = np.dtype(getattr(theta, "dtype", np.float64)).kind
+    if isinstance(theta, str | bytes) or kind not in "biuf":
+        raise TypeError(f"theta must be a real numeric array, got {type(theta).__name__}"
+                        f"{f' of dtype {theta.dtype}' if hasattr(theta, 'dtype') else ''}")
+    try:
+        arr = xp.asarray(theta, dtype=xp.float64)
+    except (TypeError, ValueError) as exc:  # e.g. strings or complex numbers in a list
+        raise TypeError(f"theta must be a real numeric array: {exc}") from None
     if arr.ndim == 0 or arr.shape[-1] != len(names):
         raise ValueError(f"theta must have {len(names)} entries in its last axis, in the order "
                          f"({', '.join(names)}); got shape {tuple(arr.shape)}")
+    if not bool(xp.all(xp.isfinite(arr))):
+        raise ValueError(f"theta must be finite; got NaN or infinite entries in "
+                         f"({', '.join(names)})")
     return arr
 
 

@@ -1,0 +1,93 @@
+"""Bad input at the public boundary (issue 12): each test fails without its fix."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dbdlab.learn.train import FieldOptimizer, WindowSchedule, train
+from dbdlab.maxent import fit_boltzmann
+from dbdlab.models import FullyVisible1DModel, annihilation_rbm
+from dbdlab.sampling import (
+    gibbs_sweeps,
+    hidden_probabilities,
+    mean_field_steps,
+    random_chains,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_learn_train import _problem  # noqa: E402
+
+NON_FINITE = [np.nan, np.inf, -np.inf]
+
+# --------------------------------------------------------------------------- 2: non-finite θ
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_gibbs_sweeps_rejects_non_finite_theta(bad, backend):
+    model = annihilation_rbm(10)
+    chains = random_chains(model, 4, 0, backend=backend)
+    before = [np.array(layer) for layer in chains.layers]
+    with pytest.raises(ValueError, match="theta must be finite"):
+        gibbs_sweeps(model, [bad, 0.0, 0.0], chains, 2)
+    for old, new in zip(before, chains.layers, strict=True):  # rejected before any work
+        np.testing.assert_array_equal(old, np.asarray(new))
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+def test_fully_visible_sampler_rejects_non_finite_theta(bad):
+    model = FullyVisible1DModel(6)
+    chains = random_chains(model, 3, 0, backend="numba")
+    with pytest.raises(ValueError, match="theta must be finite"):
+        gibbs_sweeps(model, [0.1, bad, 0.0], chains, 1)
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+def test_mean_field_hidden_and_exact_reject_non_finite_theta(bad):
+    model = annihilation_rbm(4)
+    theta = [0.0, bad, 0.0]
+    with pytest.raises(ValueError, match="theta must be finite"):
+        hidden_probabilities(model, theta, np.zeros((2, 4), dtype=np.int8))
+    with pytest.raises(ValueError, match="theta must be finite"):
+        mean_field_steps(model, theta, random_chains(model, 2, 0, backend="numpy"))
+    with pytest.raises(ValueError, match="theta must be finite"):
+        model.exact(theta)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        FullyVisible1DModel(4).exact([bad, 0.0, 0.0])
+
+
+def test_theta_of_wrong_type_is_a_type_error():
+    model = annihilation_rbm(4)
+    for bad in ("abc", [1 + 2j, 0, 0], np.array([object(), 0, 0], dtype=object)):
+        with pytest.raises(TypeError, match="theta"):
+            model.check_theta(bad)
+
+
+def test_fit_boltzmann_rejects_non_finite_theta0_and_stops_on_divergence():
+    model = FullyVisible1DModel(6)
+    data = (np.random.default_rng(0).random((20, 6)) < 0.4).astype(np.int8)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        fit_boltzmann(model, data, theta0=[np.nan, 0.0, 0.0], steps=3, batch=4,
+                      average_last=1, progress=False)
+    with pytest.raises(ValueError, match=r"diverged at step \d+ of 50.*lower lr"):
+        fit_boltzmann(model, data, steps=50, batch=4, lr=1e308, average_last=1,
+                      progress=False)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_diverging_training_stops_naming_the_step(tmp_path):
+    dyn, ics, est = _problem(12)
+    path = tmp_path / "ckpt.nc"
+    with pytest.raises(ValueError, match=r"training diverged at step \d+"):
+        train(dyn, dyn.new_fields(), ics, est, steps=20, window=WindowSchedule(4, 2),
+              n_timepoints=12, optimizer=FieldOptimizer("sgd", 1e6), progress=False,
+              checkpoint=path, checkpoint_every=1)
+    from dbdlab.store import load_dataset
+
+    saved = load_dataset(path)  # the last checkpoint holds finite coefficients only
+    for name in dyn.learned:
+        assert np.all(np.isfinite(saved[f"{name}__coefficients"].values))
