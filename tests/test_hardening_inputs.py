@@ -91,3 +91,47 @@ def test_diverging_training_stops_naming_the_step(tmp_path):
     saved = load_dataset(path)  # the last checkpoint holds finite coefficients only
     for name in dyn.learned:
         assert np.all(np.isfinite(saved[f"{name}__coefficients"].values))
+
+
+# --------------------------------------------------------------------------- 3: memory estimate
+
+
+@pytest.mark.parametrize(("network", "shape", "init", "replicas", "steps", "store"), [
+    ("annihilation", (1000,), {"A": 300}, 20, 500, True),
+    ("annihilation", (1000,), {"A": 300}, 20, 500, False),
+    ("lotka_volterra", (30, 30), {"X": 100, "Y": 100}, 10, 300, True),
+    ("lotka_volterra", (30, 30), {"X": 100, "Y": 100}, 10, 300, False),
+    ("lotka_volterra", (30, 30), {"X": 100, "Y": 100}, 500, 10, True),
+])
+def test_memory_estimate_bounds_the_measured_peak(network, shape, init, replicas, steps, store):
+    import tracemalloc
+
+    from dbdlab import networks
+    from dbdlab.simulate import memory_estimate, simulate
+
+    net = getattr(networks, network)()
+    simulate(net, shape, 3, 0.01, init=init, progress=False)  # compile outside the trace
+    tracemalloc.start()
+    try:
+        simulate(net, shape, steps, 0.01, replicas=replicas, init=init, progress=False,
+                 store_lattices=store)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = memory_estimate(shape, steps, replicas, len(net.species), store)["total"]
+    assert peak <= estimate <= 4 * peak, (peak, estimate)
+
+
+def test_simulate_refuses_a_run_that_does_not_fit_before_any_work(monkeypatch):
+    import time
+
+    from dbdlab.networks import annihilation
+    from dbdlab.simulate import SimulationTooLarge, simulate
+
+    monkeypatch.setenv("DBDLAB_MEMORY_LIMIT", str(8e9))
+    start = time.perf_counter()
+    with pytest.raises(SimulationTooLarge, match=r"about 240 GB.*store_lattices=False"):
+        simulate(annihilation(), (1000,), 10**6, 0.01, replicas=100, init={"A": 2})
+    with pytest.raises(ValueError, match="replica_offset"):  # also a ValueError: the advice
+        simulate(annihilation(), (10,), 10, 0.01, replicas=10**8, init={"A": 2})
+    assert time.perf_counter() - start < 5.0  # refused up front, not after minutes of work

@@ -20,10 +20,82 @@ from ..lattice import Lattice
 from ..reactions import ReactionNetwork
 from ..rng import Purpose, stream_key
 
-__all__ = ["simulate", "SELECTIONS", "progress_enabled"]
+__all__ = ["simulate", "SELECTIONS", "progress_enabled", "memory_estimate",
+           "SimulationTooLarge"]
 
 SELECTIONS = ("reference", "uniform")
 _INIT_TYPES = (RandomCounts, FullyVisible1D, GivenLattices)
+MEMORY_LIMIT_ENV = "DBDLAB_MEMORY_LIMIT"
+#: fraction of the currently available memory a simulation may plan to use
+MEMORY_FRACTION = 0.8
+
+
+class SimulationTooLarge(MemoryError, ValueError):
+    """The estimated memory of a :func:`simulate` call exceeds what is available."""
+
+
+def memory_estimate(shape: tuple[int, ...], steps: int, replicas: int, n_species: int,
+                    store_lattices: bool = True, chunk: int | None = None) -> dict[str, int]:
+    """Bytes a :func:`simulate` call needs at its peak, by part (an upper estimate).
+
+    The result holds per (replica, time) one int8 lattice (if stored), int32 counts and float64
+    pair moments (``nn``; ``nnn`` in 2D/3D; per-species triplets and quartics in 1D).  Chunks are
+    concatenated at the end, so the output is counted twice; the kernel's chunk of lattices and
+    the moment temporaries of one chunk come on top.  Measured peaks (``tracemalloc``) lie
+    between 1/4 and 1 of this figure (tests/test_hardening_inputs.py).
+
+    Returns
+    -------
+    dict
+        ``lattices``, ``moments`` (incl. counts), ``working`` (chunk and per-replica state) and
+        ``total``, in bytes.
+    """
+    n_sites = math.prod(shape)
+    frames = replicas * steps
+    pairs = n_species * (n_species + 1) // 2
+    per_frame = 4 * n_species + 8 * pairs + (16 * n_species if len(shape) == 1 else 8 * pairs)
+    chunk = chunk or max(1, steps // 50)
+    parts = {"lattices": 2 * frames * n_sites if store_lattices else 0,
+             "moments": 2 * frames * per_frame,
+             "working": replicas * min(chunk, steps) * n_sites * (1 + 16 * n_species)
+             + replicas * (2 * n_sites + 128)}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def _available_memory() -> int | None:
+    """``$DBDLAB_MEMORY_LIMIT`` (bytes) or MEMORY_FRACTION of the available physical memory."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    if limit:
+        return int(float(limit))
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(MEMORY_FRACTION * int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        return int(MEMORY_FRACTION * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _check_memory(shape: tuple[int, ...], steps: int, replicas: int, n_species: int,
+                  store_lattices: bool, chunk: int | None) -> None:
+    need = memory_estimate(shape, steps, replicas, n_species, store_lattices, chunk)
+    available = _available_memory()
+    if available is None or need["total"] <= available:
+        return
+    gb = 1e9
+    advice = ("pass store_lattices=False (the lattices need "
+              f"{need['lattices'] / gb:.3g} GB), " if store_lattices else "")
+    raise SimulationTooLarge(
+        f"simulate would need about {need['total'] / gb:.3g} GB (replicas={replicas} × "
+        f"steps={steps} × {math.prod(shape)} sites), more than the {available / gb:.3g} GB "
+        f"available; {advice}use fewer steps or replicas, or run the ensemble in batches of "
+        f"replicas (replica_offset=…) and save each batch with dbdlab.store.save_dataset "
+        f"(limit: ${MEMORY_LIMIT_ENV} or {MEMORY_FRACTION:.0%} of available memory)")
 
 
 def progress_enabled(progress: bool | None) -> bool:
@@ -120,6 +192,15 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
         ``nn(replica, time, pair)`` (and ``nnn`` in 2D/3D) counted with the simulation's own
         boundary, ``lattice`` if stored, per-replica initial-condition variables, and
         provenance attributes.
+
+    Raises
+    ------
+    SimulationTooLarge
+        (a ``MemoryError`` and ``ValueError``) before any work, when :func:`memory_estimate`
+        exceeds ``$DBDLAB_MEMORY_LIMIT`` bytes or 80 % of the available memory.  The whole
+        result is held in memory; runs larger than memory are done in batches of replicas
+        (``replica_offset``), each saved to its own file — replica ``i`` of a batch is
+        bit-identical to replica ``replica_offset + i`` of one big run.
     """
     if not isinstance(network, ReactionNetwork):
         raise TypeError(f"network must be a ReactionNetwork, got {type(network).__name__}")
@@ -140,6 +221,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
         chunk = _check_int("chunk", chunk, 1)
     init = _resolve_init(init, lattice, network)
     backend = resolve_backend(backend)
+    _check_memory(lattice.shape, steps, replicas, len(network.species), store_lattices, chunk)
 
     biased = selection == "reference"
     replica_ids = np.arange(replica_offset, replica_offset + replicas)
