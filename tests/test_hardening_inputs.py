@@ -135,3 +135,30 @@ def test_simulate_refuses_a_run_that_does_not_fit_before_any_work(monkeypatch):
     with pytest.raises(ValueError, match="replica_offset"):  # also a ValueError: the advice
         simulate(annihilation(), (10,), 10, 0.01, replicas=10**8, init={"A": 2})
     assert time.perf_counter() - start < 5.0  # refused up front, not after minutes of work
+
+
+# --------------------------------------------------------------------------- 4: huge dt
+
+
+@pytest.mark.parametrize("dt", [1e308, 1e6, 2e3])
+def test_huge_dt_is_refused_before_the_kernel(dt):
+    import time
+
+    from dbdlab.networks import lotka_volterra
+    from dbdlab.simulate import simulate
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"dt=.* too large.*events per site.*choose dt ≤"):
+        simulate(lotka_volterra(), (10, 10), 3, dt, init={"X": 5, "Y": 5}, progress=False)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_dt_bound_admits_the_papers_settings():
+    from dbdlab.networks import SETTINGS, annihilation, lotka_volterra, rossler
+    from dbdlab.simulate import MAX_EVENTS_PER_SITE, max_events_per_site
+
+    for name, make in (("lotka_volterra", lotka_volterra), ("rossler", rossler),
+                       ("annihilation", annihilation)):
+        s = SETTINGS[name]
+        events = max_events_per_site(make(), int(np.prod(s["shape"])), s["dt"])
+        assert events < MAX_EVENTS_PER_SITE / 100, (name, events)

@@ -63,6 +63,25 @@ def memory_estimate(shape: tuple[int, ...], steps: int, replicas: int, n_species
     return parts
 
 
+#: bound on the expected unimolecular events per lattice site in one step (the papers'
+#: settings need at most ~0.6: Rössler, Σk·dt = 56.5 × 0.01)
+MAX_EVENTS_PER_SITE = 100.0
+
+
+def max_events_per_site(network: ReactionNetwork, n_sites: int, dt: float) -> float:
+    """Largest expected number of unimolecular events per site in one step of length ``dt``.
+
+    The Gillespie phase of a step executes every event due before ``T + dt``.  A reaction with a
+    reactant has propensity ``k·n ≤ k·n_sites``, an autocatalytic creation ``k·max(n, 1) ≤
+    k·n_sites`` and a plain creation ``k``; the bound is their sum times ``dt`` per site.
+    """
+    total = 0.0
+    for rxn in network.unimolecular:
+        full = rxn.reactants or (rxn.kind == "creation" and rxn.autocatalytic)
+        total += rxn.rate * (1.0 if full else 1.0 / n_sites)
+    return total * dt
+
+
 def _available_memory() -> int | None:
     """``$DBDLAB_MEMORY_LIMIT`` (bytes) or MEMORY_FRACTION of the available physical memory."""
     limit = os.environ.get(MEMORY_LIMIT_ENV)
@@ -213,8 +232,18 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     replicas = _check_int("replicas", replicas, 1)
     seed = _check_int("seed", seed, 0)
     replica_offset = _check_int("replica_offset", replica_offset, 0)
-    if not (isinstance(dt, (int, float, np.floating)) and math.isfinite(dt) and dt > 0):
+    if isinstance(dt, bool | np.bool_) or not isinstance(dt, int | float | np.integer |
+                                                         np.floating):
+        raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
+    if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a finite positive number, got {dt!r}")
+    events = max_events_per_site(network, lattice.n_sites, float(dt))
+    if not events <= MAX_EVENTS_PER_SITE:  # also catches an overflow to inf
+        raise ValueError(
+            f"dt={dt!r} is too large for the rates of {network.name}: up to {events:.3g} "
+            f"unimolecular events per site in one step (limit {MAX_EVENTS_PER_SITE:g}); the "
+            f"lattice algorithm needs rate·dt ≪ 1, so choose dt ≤ "
+            f"{MAX_EVENTS_PER_SITE * float(dt) / events:.3g}")
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
     if chunk is not None:
