@@ -54,5 +54,7 @@ bench: venv
 	@if [ -z "$(BENCHMARKS)" ]; then echo "make bench: no scripts in benchmarks/" >&2; exit 1; fi
 	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python "$$script"; done
 
+# also the hidden temporary files (.NAME.PID.RANDOM.tmp) that killed runs leave behind
 clean:
 	rm -rf book/_build book/notebooks
+	find data notebooks -name '.*.tmp' -type f -delete 2>/dev/null || true

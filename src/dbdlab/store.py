@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import threading
@@ -46,7 +47,9 @@ __all__ = [
     "find_repo_root",
     "load_dataset",
     "provenance",
+    "remove_stale_temporaries",
     "save_dataset",
+    "temporary_name",
 ]
 
 JSON_ATTRS_KEY = "dbdlab_json_attrs"
@@ -331,6 +334,70 @@ def deferred_interrupts() -> Iterator[list[int]]:
                 os.kill(os.getpid(), sig)
 
 
+# ``.<final name>.<pid>.<8 hex>.tmp``: hidden, next to the final file, unique per process and call
+_TEMPORARY = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def temporary_name(path: str | os.PathLike[str]) -> Path:
+    """A unique hidden temporary file next to ``path``: ``.<name>.<pid>.<random>.tmp``.
+
+    The process id lets :func:`remove_stale_temporaries` tell the leftovers of dead processes
+    from files that a running process is still writing.
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # OverflowError: not a possible pid
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str], *, recursive: bool = True,
+                             final_name: str | None = None) -> list[Path]:
+    """Delete temporary files (:func:`temporary_name`) left by processes that no longer run.
+
+    A process killed while writing (SIGKILL, power loss) cannot remove its temporary file; the
+    next run does.  Files of live processes are kept, so concurrent runs are safe on one machine
+    (process ids are not comparable across machines sharing a file system).
+
+    Parameters
+    ----------
+    directory
+        Where to look (a missing directory is fine).
+    recursive
+        Also look in subdirectories.
+    final_name
+        Only temporaries of this final file name (e.g. ``"result.nc"``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The removed files.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for candidate in directory.rglob(".*.tmp") if recursive else directory.glob(".*.tmp"):
+        match = _TEMPORARY.match(candidate.name)
+        if match is None or not candidate.is_file():
+            continue
+        if final_name is not None and match["final"] != final_name:
+            continue
+        if not _alive(int(match["pid"])):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
 class SaveInterrupted(Exception):
     """Internal: a deferred signal arrived before the new file was committed."""
 
@@ -375,7 +442,8 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike[str], *, compress: bool
     path = Path(path)
     out, encoding = _prepare(ds, compress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    remove_stale_temporaries(path.parent, recursive=False, final_name=path.name)
+    tmp = temporary_name(path)
     with deferred_interrupts() as received:
         try:
             out.to_netcdf(tmp, engine=ENGINE, encoding=encoding)
