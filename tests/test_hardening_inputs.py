@@ -162,3 +162,61 @@ def test_dt_bound_admits_the_papers_settings():
         s = SETTINGS[name]
         events = max_events_per_site(make(), int(np.prod(s["shape"])), s["dt"])
         assert events < MAX_EVENTS_PER_SITE / 100, (name, events)
+
+
+# --------------------------------------------------------------------------- 7: checkpoints
+
+
+def _train_lattice(path, steps, **overrides):
+    from dbdlab.learn import Dynamics
+    from dbdlab.learn.estimators import LatticeCDEstimator
+
+    model = FullyVisible1DModel(8)
+    names = tuple(model.theta_names)
+    lattices = (np.random.default_rng(3).random((1, 12, 6, 8)) < 0.3).astype(np.int8)
+    settings = {"lr": 0.05, "seed": 1, "batch": 4, "length": 3, "kind": "adam"}
+    settings.update(overrides)
+    estimator = LatticeCDEstimator(model, lattices, batch=settings["batch"], k=1,
+                                   seed=settings["seed"], backend="numpy")
+    dyn = Dynamics(names, names, (0.5, 0.5, 0.5), 0.1)
+    return train(dyn, dyn.new_fields(), np.zeros((1, 3)), estimator, steps=steps,
+                 window=WindowSchedule(settings["length"], 2), n_timepoints=6,
+                 optimizer=FieldOptimizer(settings["kind"], settings["lr"]), progress=False,
+                 checkpoint=path, checkpoint_every=2)
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"lr": 0.5}, "optimizer.lr: checkpoint 0.05, now 0.5"),
+    ({"seed": 2}, "estimator.seed: checkpoint 1, now 2"),
+    ({"batch": 3}, "estimator.batch: checkpoint 4, now 3"),
+    ({"length": 2}, "window.length: checkpoint 3, now 2"),
+    ({"kind": "sgd"}, "optimizer.kind: checkpoint 'adam', now 'sgd'"),
+])
+def test_resume_with_changed_settings_is_refused_listing_differences(tmp_path, change, named):
+    path = tmp_path / "ckpt.nc"
+    _train_lattice(path, 4)
+    with pytest.raises(ValueError, match="other settings") as info:
+        _train_lattice(path, 6, **change)
+    assert named in str(info.value) and str(path) in str(info.value)
+
+
+def test_resume_beyond_requested_steps_is_refused(tmp_path):
+    path = tmp_path / "ckpt.nc"
+    _train_lattice(path, 4)
+    with pytest.raises(ValueError, match=r"at step 4, beyond steps=2"):
+        _train_lattice(path, 2)
+    assert _train_lattice(path, 4).history.sizes["step"] == 4  # same settings: fine
+
+
+def test_non_checkpoint_file_gives_an_error_naming_the_file(tmp_path):
+    import xarray as xr
+
+    from dbdlab.store import save_dataset
+
+    path = save_dataset(xr.Dataset({"x": ("a", np.arange(3))}), tmp_path / "not_ckpt.nc")
+    with pytest.raises(ValueError, match=r"not_ckpt\.nc is not a dbdlab training checkpoint"):
+        _train_lattice(path, 2)
+    garbage = tmp_path / "garbage.nc"
+    garbage.write_text("no netCDF here")
+    with pytest.raises(ValueError, match=r"garbage\.nc"):
+        _train_lattice(garbage, 2)

@@ -20,6 +20,7 @@ an uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -131,6 +132,47 @@ def _norm(gradients: Mapping[str, SparseCoefficients]) -> float:
     return float(np.sqrt(sum(np.sum(g.values**2) for g in gradients.values())))
 
 
+def _describe(value: object) -> object:
+    """JSON-able fingerprint of a setting: scalars as they are, arrays by shape and digest."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+        return f"{value.dtype}{list(value.shape)} sha256:{digest}"
+    if isinstance(value, Mapping):
+        return {str(k): _describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, tuple | list):
+        return [_describe(v) for v in value]
+    if callable(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+    return type(value).__name__
+
+
+def _settings(ics: np.ndarray, estimator: object, window: WindowSchedule, n_timepoints: int,
+              optimizer: FieldOptimizer, adjoint: object, ic_update: str, l2: object,
+              reference_bug_field: str | None) -> dict:
+    """What a resumed run must share with the run that wrote the checkpoint.
+
+    Everything that changes the optimisation path: θ(0), the estimator's scalar settings (e.g.
+    seed, batch, k) and data (by digest), window, optimiser and adjoint.  Not the number of
+    steps (a run may be extended) nor the checkpoint interval.
+    """
+    simple = {k: _describe(v) for k, v in sorted(getattr(estimator, "__dict__", {}).items())
+              if isinstance(v, bool | int | float | str | np.ndarray | np.generic) or v is None}
+    return {"initial_conditions": _describe(ics),
+            "estimator": {"type": type(estimator).__qualname__, **simple},
+            "window": {"length": window.length, "shift_every": window.shift_every,
+                       "start": window.start},
+            "n_timepoints": int(n_timepoints),
+            "optimizer": {"kind": optimizer.kind, "lr": _describe(optimizer.lr),
+                          "beta1": optimizer.beta1, "beta2": optimizer.beta2,
+                          "eps": optimizer.eps},
+            "adjoint": _describe(adjoint), "ic_update": ic_update, "l2": _describe(l2),
+            "reference_bug_field": reference_bug_field}
+
+
 def _check_finite(step: int, arrays: Mapping[str, object]) -> None:
     """Stop a diverging run before it writes NaNs into the history or a checkpoint."""
     broken = [name for name, a in arrays.items() if not np.all(np.isfinite(np.asarray(a)))]
@@ -210,8 +252,13 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     optimizer = optimizer or FieldOptimizer()
     records: list[dict] = []
     first = 1
+    settings = _settings(ics, estimator, window, n_timepoints, optimizer, adjoint, ic_update, l2,
+                         reference_bug_field)
     if checkpoint is not None and Path(checkpoint).exists():
-        first, records = load_checkpoint(checkpoint, dynamics, fields, optimizer)
+        first, records = load_checkpoint(checkpoint, dynamics, fields, optimizer, settings)
+        if first > steps:
+            raise ValueError(f"checkpoint {checkpoint} is at step {first}, beyond steps={steps}; "
+                             f"pass steps >= {first} or another checkpoint path")
         first += 1
 
     def solve(ic: int, tau: int, end: int):
@@ -262,7 +309,7 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
                         "seconds": time.perf_counter() - start})
         if checkpoint is not None and checkpoint_every and (step % checkpoint_every == 0 or
                                                             step == steps):
-            save_checkpoint(checkpoint, step, records, dynamics, fields, optimizer)
+            save_checkpoint(checkpoint, step, records, dynamics, fields, optimizer, settings)
 
     n_w = window.length + 1
     history = xr.Dataset(
