@@ -220,3 +220,54 @@ def test_non_checkpoint_file_gives_an_error_naming_the_file(tmp_path):
     garbage.write_text("no netCDF here")
     with pytest.raises(ValueError, match=r"garbage\.nc"):
         _train_lattice(garbage, 2)
+
+
+# --------------------------------------------------------------------------- 8: silent aliasing
+
+
+def _sim(**kwargs):
+    from dbdlab.networks import annihilation
+    from dbdlab.simulate import simulate
+
+    args = {"network": annihilation(), "shape": (10,), "steps": 3, "dt": 0.01,
+            "init": {"A": 3}, "progress": False}
+    args.update(kwargs)
+    return simulate(**args)
+
+
+def test_seeds_beyond_64_bits_are_refused_not_aliased():
+    with pytest.raises(ValueError, match=r"seed must be <= 18446744073709551615"):
+        _sim(seed=2**64)
+    top = _sim(seed=2**64 - 1)  # the largest seed works and differs from seed 0
+    assert not np.array_equal(top.lattice.values, _sim(seed=0).lattice.values)
+
+
+def test_replica_offset_overflow_is_refused():
+    with pytest.raises(ValueError, match=r"replica_offset \+ replicas must be <= 2\*\*63 - 1"):
+        _sim(replica_offset=2**63 - 1, replicas=2)
+    ds = _sim(replica_offset=2**62, replicas=2)
+    assert ds.replica.dtype.kind == "i" and len(set(ds.replica.values.tolist())) == 2
+
+
+@pytest.mark.parametrize("lattice", [np.full((10,), 0.99), np.full((10,), np.nan),
+                                     np.zeros(10, dtype=bool)])
+def test_non_integer_init_lattices_are_refused(lattice):
+    with pytest.raises(TypeError, match="init: lattices must be an integer array"):
+        _sim(init=lattice)
+
+
+@pytest.mark.parametrize("dt", [True, np.bool_(True)])
+def test_boolean_dt_is_refused_like_boolean_steps(dt):
+    with pytest.raises(TypeError, match="dt must be a real number"):
+        _sim(dt=dt)
+    with pytest.raises(TypeError, match="steps must be an integer"):
+        _sim(steps=True)
+
+
+@pytest.mark.parametrize("bad", [257, -1, 2])
+def test_fit_boltzmann_checks_codes_before_the_int8_cast(bad):
+    model = FullyVisible1DModel(6)
+    data = np.zeros((10, 6), dtype=np.int64)
+    data[3, 2] = bad
+    with pytest.raises(ValueError, match=r"data: codes must be in 0…1"):
+        fit_boltzmann(model, data, steps=2, batch=2, average_last=1, progress=False)

@@ -127,11 +127,17 @@ def progress_enabled(progress: bool | None) -> bool:
     return not os.environ.get("CI")
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+#: replica ids are int64 (coordinates, stream indices): offset + replicas must stay below this
+MAX_REPLICA_ID = 2**63 - 1
+
+
+def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
 
 
@@ -230,8 +236,11 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
         raise ValueError(f"shape {lattice.shape}: periodic axes need at least two sites")
     steps = _check_int("steps", steps, 1)
     replicas = _check_int("replicas", replicas, 1)
-    seed = _check_int("seed", seed, 0)
+    seed = _check_int("seed", seed, 0, 2**64 - 1)  # keys are 64-bit: 2**64 would alias 0
     replica_offset = _check_int("replica_offset", replica_offset, 0)
+    if replica_offset + replicas > MAX_REPLICA_ID:
+        raise ValueError(f"replica_offset + replicas must be <= 2**63 - 1 (int64 replica ids), "
+                         f"got {replica_offset} + {replicas}")
     if isinstance(dt, bool | np.bool_) or not isinstance(dt, int | float | np.integer |
                                                          np.floating):
         raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
