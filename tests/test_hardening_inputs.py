@@ -271,3 +271,31 @@ def test_fit_boltzmann_checks_codes_before_the_int8_cast(bad):
     data[3, 2] = bad
     with pytest.raises(ValueError, match=r"data: codes must be in 0…1"):
         fit_boltzmann(model, data, steps=2, batch=2, average_last=1, progress=False)
+
+
+# --------------------------------------------------------------------------- 9: reactions
+
+
+@pytest.mark.parametrize(("make", "error", "message"), [
+    (lambda R, r: R("Prey", ()), TypeError, r"species must be a sequence of names, got the "
+                                            r"string 'Prey' \(write \('Prey',\)"),
+    (lambda R, r: R(("A",), None), TypeError, "reactions must be a sequence of Reaction"),
+    (lambda R, r: R(("A",), (), name=3), TypeError, "name must be a string"),
+    (lambda R, r: r("0 A -> B", rate=1.0), ValueError, "multiplicity must be >= 1"),
+    (lambda R, r: r("A -> 0 B", rate=1.0), ValueError, "multiplicity must be >= 1"),
+    (lambda R, r: r("A -> B", rate="1"), TypeError, "rate must be a real number, got str"),
+    (lambda R, r: r("A -> B", rate=True), TypeError, "rate must be a real number, got bool"),
+    (lambda R, r: r("A + A -> 0", probability="0.5"), TypeError, "probability must be a real"),
+])
+def test_reaction_input_errors_name_the_argument(make, error, message):
+    from dbdlab.reactions import ReactionNetwork, reaction
+
+    with pytest.raises(error, match=message):
+        make(ReactionNetwork, reaction)
+
+
+def test_single_species_and_numpy_rates_still_work():
+    from dbdlab.reactions import ReactionNetwork, reaction
+
+    net = ReactionNetwork(("Prey",), (reaction("Prey -> 2 Prey", rate=np.float32(0.5)),))
+    assert net.species == ("Prey",) and net.reactions[0].rate == 0.5
