@@ -299,3 +299,40 @@ def test_single_species_and_numpy_rates_still_work():
 
     net = ReactionNetwork(("Prey",), (reaction("Prey -> 2 Prey", rate=np.float32(0.5)),))
     assert net.species == ("Prey",) and net.reactions[0].rate == 0.5
+
+
+# --------------------------------------------------------------------------- 10: vague errors
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 2.5])
+def test_nan_and_non_integral_counts_name_the_argument(bad):
+    from dbdlab.evaluate import sample_visible
+    from dbdlab.lattice import Lattice
+    from dbdlab.maxent import zero_weight_biases, zero_weight_counts
+    from dbdlab.models import Layer
+
+    model = annihilation_rbm(4)
+    chains = random_chains(model, 2, 0, backend="numpy")
+    cases = [
+        (lambda: Lattice((bad, 3)), "shape must hold integers"),
+        (lambda: Layer((bad,), ("A",)), "shape must hold integers"),
+        (lambda: _sim(shape=(bad,)), "shape must hold integers"),
+        (lambda: random_chains(model, 2, bad, backend="numpy"), "seed must be"),
+        (lambda: random_chains(model, bad, 0, backend="numpy"), "n_chains must be"),
+        (lambda: gibbs_sweeps(model, [0.0, 0.0, 0.0], chains, bad), "n_sweeps must be"),
+        (lambda: mean_field_steps(model, [0.0, 0.0, 0.0], chains, bad), "n_steps must be"),
+        (lambda: zero_weight_counts({"A": 0.1}, bad), "n_units must be"),
+        (lambda: zero_weight_biases({"A": 1.0}, bad), "n_units must be"),
+        (lambda: sample_visible(model, np.zeros(3), 2, bad, 0), "sweeps must be"),
+        (lambda: sample_visible(model, np.zeros(3), 2, 1, bad), "seed must be"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_negative_chain_count_names_the_argument():
+    from dbdlab.evaluate import sample_visible
+
+    with pytest.raises(ValueError, match="n_chains must be a positive integer, got -1"):
+        sample_visible(annihilation_rbm(4), np.zeros((2, 3)), -1, 1, 0)

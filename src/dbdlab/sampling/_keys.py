@@ -13,6 +13,7 @@ from types import ModuleType
 
 import numpy as np
 
+from dbdlab._checks import integer
 from dbdlab.rng import _M1, _M2, GAMMA, MASK64, derive, root_key
 
 from ..models._arrays import Array
@@ -37,9 +38,8 @@ def derive_array(xp: ModuleType, keys: Array, index: int | Array) -> Array:
 
 def chain_keys(xp: ModuleType, seed: int, purpose: int, chain_ids: np.ndarray) -> Array:
     """``stream_key(seed, purpose, chain_id)`` for every chain id, uint64 of module ``xp``."""
-    if int(seed) != seed or not 0 <= int(seed) <= MASK64:
-        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    base = derive(root_key(int(seed)), int(purpose))
+    seed = integer(seed, "seed", 0, MASK64)
+    base = derive(root_key(seed), int(purpose))
     # derived on the host: filling a device array with a Python int ≥ 2**63 is not portable
     ids = np.asarray(chain_ids, dtype=np.uint64)
     keys = derive_array(np, np.full(len(ids), base, dtype=np.uint64), ids)

@@ -36,6 +36,7 @@ import numpy as np
 from dbdlab.backend import get_xp, resolve_backend, to_numpy
 from dbdlab.rng import Purpose, uniform_array
 
+from .._checks import integer
 from ..models._arrays import Array, flat_state
 from ..models.layers import Layer
 from ._keys import chain_keys, derive_array
@@ -103,9 +104,7 @@ class Chains:
 
 def _chain_ids(n_chains: int, chain_ids: Any) -> np.ndarray:
     if chain_ids is None:
-        if int(n_chains) != n_chains or n_chains < 1:
-            raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
-        return np.arange(int(n_chains), dtype=np.int64)
+        return np.arange(integer(n_chains, "n_chains", 1), dtype=np.int64)
     ids = np.asarray(chain_ids)
     if ids.ndim != 1 or len(ids) != n_chains or ids.dtype.kind not in "iu" or np.any(ids < 0):
         raise ValueError(f"chain_ids must be {n_chains} non-negative integers, got {chain_ids!r}")
