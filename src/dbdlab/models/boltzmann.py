@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_memory
 from ._arrays import Array, array_module
 from .connectivity import LocalConnectivity, local_connectivity, upper_shape
 from .layers import Layer
@@ -163,6 +164,10 @@ class BoltzmannMachine(NamedParameters):
         if len(flags) != n_conn:
             raise ValueError(f"periodic must be one flag or one per adjacent layer pair "
                              f"({n_conn}), got {periodic!r}")
+        ndim = self.layers[0].ndim
+        check_memory(sum(8.0 * lay.n_units * (4 * 2**ndim + 4 * ndim) for lay in self.layers),
+                     f"the connectivity of layer shapes {[lay.shape for lay in self.layers]}",
+                     "use smaller layer shapes")
         self.connections: tuple[LocalConnectivity, ...] = tuple(
             self._connect(l, bool(flag)) for l, flag in enumerate(flags))
         self.weight_pairs: tuple[tuple[tuple[int, int], ...], ...] = self._weight_pairs(weights)

@@ -36,7 +36,7 @@ import numpy as np
 from dbdlab.backend import get_xp, resolve_backend, to_numpy
 from dbdlab.rng import Purpose, uniform_array
 
-from .._checks import integer
+from .._checks import check_memory, integer
 from ..models._arrays import Array, flat_state
 from ..models.layers import Layer
 from ._keys import chain_keys, derive_array
@@ -157,6 +157,12 @@ def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: n
 def _free_chains(model: Any, n_chains: int, seed: int, start: str, probabilities: Any,
                  chain_ids: Any, backend: str | None) -> Chains:
     """Unclamped chains with every layer initialised by ``start`` ("random" or "empty")."""
+    if chain_ids is None:
+        n_chains = integer(n_chains, "n_chains", 1)
+        # per unit: the int8 state, and while drawing it a float64 uniform and comparisons
+        per_chain = sum(lay.n_units * (lay.n_species + 18) for lay in model.layers) + 64
+        check_memory(float(n_chains) * per_chain, f"n_chains={n_chains} chains",
+                     "use fewer chains, or run them in batches with chain_ids")
     ids = _chain_ids(n_chains, chain_ids)
     name = resolve_backend(backend)
     xp = get_xp(name)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._checks import TooLarge, check_memory
 from ..backend import resolve_backend
 from ..initial import FullyVisible1D, GivenLattices, RandomCounts
 from ..lattice import Lattice
@@ -25,12 +26,9 @@ __all__ = ["simulate", "SELECTIONS", "progress_enabled", "memory_estimate",
 
 SELECTIONS = ("reference", "uniform")
 _INIT_TYPES = (RandomCounts, FullyVisible1D, GivenLattices)
-MEMORY_LIMIT_ENV = "DBDLAB_MEMORY_LIMIT"
-#: fraction of the currently available memory a simulation may plan to use
-MEMORY_FRACTION = 0.8
 
 
-class SimulationTooLarge(MemoryError, ValueError):
+class SimulationTooLarge(TooLarge):
     """The estimated memory of a :func:`simulate` call exceeds what is available."""
 
 
@@ -82,39 +80,16 @@ def max_events_per_site(network: ReactionNetwork, n_sites: int, dt: float) -> fl
     return total * dt
 
 
-def _available_memory() -> int | None:
-    """``$DBDLAB_MEMORY_LIMIT`` (bytes) or MEMORY_FRACTION of the available physical memory."""
-    limit = os.environ.get(MEMORY_LIMIT_ENV)
-    if limit:
-        return int(float(limit))
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(MEMORY_FRACTION * int(line.split()[1]) * 1024)
-    except OSError:
-        pass
-    try:
-        return int(MEMORY_FRACTION * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def _check_memory(shape: tuple[int, ...], steps: int, replicas: int, n_species: int,
                   store_lattices: bool, chunk: int | None) -> None:
     need = memory_estimate(shape, steps, replicas, n_species, store_lattices, chunk)
-    available = _available_memory()
-    if available is None or need["total"] <= available:
-        return
-    gb = 1e9
     advice = ("pass store_lattices=False (the lattices need "
-              f"{need['lattices'] / gb:.3g} GB), " if store_lattices else "")
-    raise SimulationTooLarge(
-        f"simulate would need about {need['total'] / gb:.3g} GB (replicas={replicas} × "
-        f"steps={steps} × {math.prod(shape)} sites), more than the {available / gb:.3g} GB "
-        f"available; {advice}use fewer steps or replicas, or run the ensemble in batches of "
-        f"replicas (replica_offset=…) and save each batch with dbdlab.store.save_dataset "
-        f"(limit: ${MEMORY_LIMIT_ENV} or {MEMORY_FRACTION:.0%} of available memory)")
+              f"{need['lattices'] / 1e9:.3g} GB), " if store_lattices else "")
+    check_memory(need["total"], f"simulate (replicas={replicas} × steps={steps} × "
+                 f"{math.prod(shape)} sites)",
+                 f"{advice}use fewer steps or replicas, or run the ensemble in batches of "
+                 f"replicas (replica_offset=…) and save each batch with "
+                 f"dbdlab.store.save_dataset", SimulationTooLarge)
 
 
 def progress_enabled(progress: bool | None) -> bool:
@@ -229,6 +204,9 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     """
     if not isinstance(network, ReactionNetwork):
         raise TypeError(f"network must be a ReactionNetwork, got {type(network).__name__}")
+    for name, flag in (("periodic", periodic), ("store_lattices", store_lattices)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
     lattice = Lattice(shape, periodic)  # Lattice checks and normalises shape
     if lattice.n_sites < 2:
         raise ValueError(f"shape {lattice.shape} has fewer than two sites")
