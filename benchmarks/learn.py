@@ -21,9 +21,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from dbdlab import datasets
+from dbdlab.experiments import datasets
 from dbdlab.learn import Dynamics, FieldOptimizer, LatticeCDEstimator, WindowSchedule, train
-from dbdlab.maxent import fit_boltzmann
+from dbdlab.learn.static import fit_boltzmann
 from dbdlab.models import FullyVisible1DModel, annihilation_rbm
 
 

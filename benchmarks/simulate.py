@@ -25,15 +25,16 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from dbdlab import datasets, networks
 from dbdlab.backend import gpu_status
-from dbdlab.initial import RandomCounts
-from dbdlab.lattice import Lattice
+from dbdlab.experiments import datasets
+from dbdlab.experiments.settings import SETTINGS
 from dbdlab.rng import Purpose, stream_key
-from dbdlab.simulate import simulate
+from dbdlab.simulate import networks, simulate
 from dbdlab.simulate._numba_runner import NumbaRunner
+from dbdlab.simulate.initial import RandomCounts
+from dbdlab.simulate.lattice import Lattice
 
-LV = networks.SETTINGS["lotka_volterra"]
+LV = SETTINGS["lotka_volterra"]
 
 
 def _lv_kernel(replicas: int, steps: int, threads: int, selection: str = "reference") -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dbdlab.learn.train import FieldOptimizer, WindowSchedule, train
-from dbdlab.maxent import fit_boltzmann
+from dbdlab.learn.static import fit_boltzmann
 from dbdlab.models import FullyVisible1DModel, annihilation_rbm
 from dbdlab.sampling import (
     gibbs_sweeps,
@@ -106,7 +106,7 @@ def test_diverging_training_stops_naming_the_step(tmp_path):
 def test_memory_estimate_bounds_the_measured_peak(network, shape, init, replicas, steps, store):
     import tracemalloc
 
-    from dbdlab import networks
+    from dbdlab.simulate import networks
     from dbdlab.simulate import memory_estimate, simulate
 
     net = getattr(networks, network)()
@@ -125,7 +125,7 @@ def test_memory_estimate_bounds_the_measured_peak(network, shape, init, replicas
 def test_simulate_refuses_a_run_that_does_not_fit_before_any_work(monkeypatch):
     import time
 
-    from dbdlab.networks import annihilation
+    from dbdlab.simulate.networks import annihilation
     from dbdlab.simulate import SimulationTooLarge, simulate
 
     monkeypatch.setenv("DBDLAB_MEMORY_LIMIT", str(8e9))
@@ -144,7 +144,7 @@ def test_simulate_refuses_a_run_that_does_not_fit_before_any_work(monkeypatch):
 def test_huge_dt_is_refused_before_the_kernel(dt):
     import time
 
-    from dbdlab.networks import lotka_volterra
+    from dbdlab.simulate.networks import lotka_volterra
     from dbdlab.simulate import simulate
 
     start = time.perf_counter()
@@ -154,7 +154,8 @@ def test_huge_dt_is_refused_before_the_kernel(dt):
 
 
 def test_dt_bound_admits_the_papers_settings():
-    from dbdlab.networks import SETTINGS, annihilation, lotka_volterra, rossler
+    from dbdlab.experiments.settings import SETTINGS
+    from dbdlab.simulate.networks import annihilation, lotka_volterra, rossler
     from dbdlab.simulate import MAX_EVENTS_PER_SITE, max_events_per_site
 
     for name, make in (("lotka_volterra", lotka_volterra), ("rossler", rossler),
@@ -226,7 +227,7 @@ def test_non_checkpoint_file_gives_an_error_naming_the_file(tmp_path):
 
 
 def _sim(**kwargs):
-    from dbdlab.networks import annihilation
+    from dbdlab.simulate.networks import annihilation
     from dbdlab.simulate import simulate
 
     args = {"network": annihilation(), "shape": (10,), "steps": 3, "dt": 0.01,
@@ -288,14 +289,14 @@ def test_fit_boltzmann_checks_codes_before_the_int8_cast(bad):
     (lambda R, r: r("A + A -> 0", probability="0.5"), TypeError, "probability must be a real"),
 ])
 def test_reaction_input_errors_name_the_argument(make, error, message):
-    from dbdlab.reactions import ReactionNetwork, reaction
+    from dbdlab.simulate.reactions import ReactionNetwork, reaction
 
     with pytest.raises(error, match=message):
         make(ReactionNetwork, reaction)
 
 
 def test_single_species_and_numpy_rates_still_work():
-    from dbdlab.reactions import ReactionNetwork, reaction
+    from dbdlab.simulate.reactions import ReactionNetwork, reaction
 
     net = ReactionNetwork(("Prey",), (reaction("Prey -> 2 Prey", rate=np.float32(0.5)),))
     assert net.species == ("Prey",) and net.reactions[0].rate == 0.5
@@ -306,9 +307,9 @@ def test_single_species_and_numpy_rates_still_work():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, 2.5])
 def test_nan_and_non_integral_counts_name_the_argument(bad):
-    from dbdlab.evaluate import sample_visible
-    from dbdlab.lattice import Lattice
-    from dbdlab.maxent import zero_weight_biases, zero_weight_counts
+    from dbdlab.experiments.evaluate import sample_visible
+    from dbdlab.simulate.lattice import Lattice
+    from dbdlab.learn.maxent import zero_weight_biases, zero_weight_counts
     from dbdlab.models import Layer
 
     model = annihilation_rbm(4)
@@ -332,7 +333,7 @@ def test_nan_and_non_integral_counts_name_the_argument(bad):
 
 
 def test_negative_chain_count_names_the_argument():
-    from dbdlab.evaluate import sample_visible
+    from dbdlab.experiments.evaluate import sample_visible
 
     with pytest.raises(ValueError, match="n_chains must be a positive integer, got -1"):
         sample_visible(annihilation_rbm(4), np.zeros((2, 3)), -1, 1, 0)

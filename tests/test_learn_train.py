@@ -5,7 +5,8 @@ import pytest
 
 from dbdlab.learn import Dynamics, ExactMoments, integrate, visible_marginal
 from dbdlab.learn.estimators import ExactEstimator, LatticeCDEstimator
-from dbdlab.learn.train import FieldOptimizer, WindowSchedule, train
+from dbdlab.learn.optim import FieldOptimizer
+from dbdlab.learn.train import WindowSchedule, train
 from dbdlab.models import FullyVisible1DModel, annihilation_rbm
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dbdlab.maxent import zero_weight_biases, zero_weight_counts
+from dbdlab.learn.maxent import zero_weight_biases, zero_weight_counts
 
 
 def test_lotka_volterra_bias_is_minus_ln_14():
@@ -48,7 +48,7 @@ def test_bad_units():
 
 # --- static Boltzmann-machine learning ----------------------------------------------------------
 
-from dbdlab.maxent import fit_boltzmann  # noqa: E402
+from dbdlab.learn.static import fit_boltzmann  # noqa: E402
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Tests of dbdlab.moments against brute force written from the geometry of the lattice.
+"""Tests of dbdlab.simulate.observables against brute force from the geometry of the lattice.
 
 The brute-force references enumerate unordered site pairs by their separation (minimum image on
 periodic axes) and never call the implementation, so a wrong slice, roll direction, boundary
@@ -12,8 +12,8 @@ import itertools
 import numpy as np
 import pytest
 
-from dbdlab import moments as mo
 from dbdlab.backend import gpu_status
+from dbdlab.simulate import observables as mo
 
 # ----------------------------------------------------------------------------------------------
 # independent brute force

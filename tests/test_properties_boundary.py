@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dbdlab import store
-from dbdlab.evaluate import sample_visible
+from dbdlab.experiments.evaluate import sample_visible
 from dbdlab.learn import Dynamics
 from dbdlab.learn.checkpoint import load_checkpoint
 from dbdlab.learn.train import FieldOptimizer
 from dbdlab.models import FullyVisible1DModel, annihilation_rbm
-from dbdlab.networks import annihilation, lotka_volterra
-from dbdlab.reactions import ReactionNetwork, reaction
+from dbdlab.simulate.networks import annihilation, lotka_volterra
+from dbdlab.simulate.reactions import ReactionNetwork, reaction
 from dbdlab.sampling import gibbs_sweeps, random_chains
 from dbdlab.simulate import simulate
 

@@ -25,7 +25,7 @@ from dbdlab.sampling import (
     random_chains,
     sample_layer_given_neighbours,
 )
-from dbdlab.sampling._keys import sweep_keys
+from dbdlab.sampling.chains import sweep_keys
 
 Z_MAX = 4.0
 

@@ -19,10 +19,9 @@ import pytest
 import scipy.stats as st
 import xarray as xr
 
-from dbdlab import networks
-from dbdlab.initial import FullyVisible1D, GivenLattices, RandomCounts
-from dbdlab.reactions import ReactionNetwork, reaction
-from dbdlab.simulate import _numba, _reference, simulate
+from dbdlab.simulate import _numba, _reference, networks, simulate
+from dbdlab.simulate.initial import FullyVisible1D, GivenLattices, RandomCounts
+from dbdlab.simulate.reactions import ReactionNetwork, reaction
 
 Z_MAX = 4.0
 

@@ -17,9 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from dbdlab import networks
 from dbdlab.backend import gpu_status
-from dbdlab.simulate import simulate
+from dbdlab.simulate import networks, simulate
 
 pytestmark = [
     pytest.mark.gpu,
@@ -94,8 +93,8 @@ def test_chunks_continue_on_device():
 
 
 def test_runner_returns_host_arrays():
-    from dbdlab.lattice import Lattice
     from dbdlab.simulate._cupy import CupyRunner
+    from dbdlab.simulate.lattice import Lattice
 
     net = networks.annihilation(0.5)
     lattice = Lattice((10,), False)

@@ -1,9 +1,15 @@
-"""Runtime choice of the array backend: ``numba`` (CPU), ``cupy`` (GPU) or ``numpy`` (reference).
+"""Runtime choice of the array backend, the array-module helpers and the progress switch.
+
+Backends: ``numba`` (CPU), ``cupy`` (GPU) or ``numpy`` (reference).
 
 The choice is made in one place.  ``DBDLAB_BACKEND=auto|numba|cupy|numpy`` sets the default; an
 explicit ``backend=`` argument wins.  ``auto`` picks CuPy only if it imports *and* a tiny kernel
 runs on a device, otherwise Numba.  The GPU is never probed at import time, and a broken CuPy can be
 switched off with ``DBDLAB_DISABLE_CUPY=1``.
+
+Code that runs on NumPy and CuPy arrays alike takes its array module from its input
+(:func:`array_module`) and copies results to the host with :func:`to_numpy`.  Long loops show a
+progress bar unless :func:`progress_enabled` says otherwise (off in CI).
 """
 
 from __future__ import annotations
@@ -12,18 +18,24 @@ import functools
 import logging
 import os
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 __all__ = [
     "BACKENDS",
+    "Array",
     "BackendUnavailableError",
+    "array_module",
     "gpu_status",
     "resolve_backend",
     "get_xp",
+    "progress_enabled",
     "to_numpy",
 ]
+
+#: A NumPy or CuPy array (CuPy is optional, so it cannot appear in annotations).
+Array: TypeAlias = Any
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +126,28 @@ def to_numpy(array: Any) -> np.ndarray:
     if callable(get):
         return get()
     return np.asarray(array)
+
+
+def array_module(*arrays: Any) -> ModuleType:
+    """Return the array module (``numpy`` or ``cupy``) that the given arrays belong to.
+
+    CuPy is imported only when some input is not a NumPy array, so NumPy-only use never imports
+    it; importing CuPy does not touch the GPU (:func:`gpu_status` does that).
+    """
+    if all(isinstance(a, np.ndarray | np.generic | int | float | bool) for a in arrays):
+        return np
+    try:
+        import cupy
+    except Exception:  # not installed, or broken CUDA libraries (OSError): NumPy it is
+        return np
+    return cupy.get_array_module(*arrays)
+
+
+def progress_enabled(progress: bool | None) -> bool:
+    """Resolve a ``progress`` argument: ``None`` means on, except in CI or if
+    ``DBDLAB_PROGRESS=0``."""
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("DBDLAB_PROGRESS", "") not in ("",):
+        return os.environ["DBDLAB_PROGRESS"] not in ("0", "false", "no")
+    return not os.environ.get("CI")

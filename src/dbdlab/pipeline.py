@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dbdlab.experiments.settings import PROFILES
 from dbdlab.store import (
     DATA_DIR_ENV,
     find_repo_root,
@@ -44,25 +45,6 @@ NOTEBOOKS: list[str] = [
     "05_lotka_volterra_dbm",
     "06_closure_analysis",
 ]
-
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {
-        "01_simulation": {},
-        "02_maxent_init": {},
-        "03_annihilation_rbm": {},
-    },
-    "paper": {
-        "01_simulation": {
-            "profile": "paper",
-            "lv_runs": 100,
-            "rossler_runs": 300,
-            "annihilation_ics": 50,
-            "annihilation_lattices": 50,
-        },
-        "02_maxent_init": {"profile": "paper", "check_sweeps": 100},
-        "03_annihilation_rbm": {"profile": "paper", "train_steps": 190, "eval_every": 2},
-    },
-}
 
 NOTEBOOK_DIR = "notebooks"
 

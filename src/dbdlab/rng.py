@@ -26,6 +26,9 @@ __all__ = [
     "mix64_nb",
     "derive_nb",
     "uniform_nb",
+    "mix64_array",
+    "derive_array",
+    "stream_keys",
     "uniform_array",
     "CUDA_SOURCE",
 ]
@@ -113,17 +116,48 @@ def uniform_nb(key, counter):
     return np.float64(z >> _S11) * _INV53
 
 
-# --- array-module version (NumPy or CuPy), for vectorised samplers -----------------------------
+# --- array-module versions (NumPy or CuPy), for vectorised samplers -----------------------------
+
+
+def mix64_array(xp, z):
+    """Elementwise :func:`mix64` of a ``uint64`` array of module ``xp``."""
+    z = (z ^ (z >> xp.uint64(30))) * xp.uint64(_M1)
+    z = (z ^ (z >> xp.uint64(27))) * xp.uint64(_M2)
+    return z ^ (z >> xp.uint64(31))
+
+
+def derive_array(xp, keys, index):
+    """Elementwise :func:`derive` for arrays of keys (and indices, broadcast), ``uint64``."""
+    keys = xp.asarray(keys, dtype=xp.uint64)
+    # broadcast first: uint64 overflow is the intended arithmetic, and NumPy warns about it
+    # only for scalars
+    index = xp.asarray(index, dtype=xp.uint64) + xp.zeros_like(keys)
+    return mix64_array(xp, keys ^ mix64_array(xp, (index + xp.uint64(1)) * xp.uint64(GAMMA)))
+
+
+def stream_keys(xp, seed: int, purpose: int, ids) -> object:
+    """``stream_key(seed, purpose, id)`` for every ``id`` of ``ids``, ``uint64`` of module ``xp``.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not an integer in ``[0, 2**64)``.
+    """
+    from dbdlab._checks import integer
+
+    seed = integer(seed, "seed", 0, MASK64)
+    base = derive(root_key(seed), int(purpose))
+    # derived on the host: filling a device array with a Python int >= 2**63 is not portable
+    ids = np.asarray(ids, dtype=np.uint64)
+    keys = derive_array(np, np.full(len(ids), base, dtype=np.uint64), ids)
+    return xp.asarray(keys)
 
 
 def uniform_array(xp, keys, counters):
     """Vectorised :func:`uniform` for arrays of keys and counters (broadcast), any array module."""
     keys = xp.asarray(keys, dtype=xp.uint64)
     counters = xp.asarray(counters, dtype=xp.uint64)
-    z = keys + (counters + xp.uint64(1)) * xp.uint64(GAMMA)
-    z = (z ^ (z >> xp.uint64(30))) * xp.uint64(_M1)
-    z = (z ^ (z >> xp.uint64(27))) * xp.uint64(_M2)
-    z = z ^ (z >> xp.uint64(31))
+    z = mix64_array(xp, keys + (counters + xp.uint64(1)) * xp.uint64(GAMMA))
     return (z >> xp.uint64(11)).astype(xp.float64) * _INV53
 
 

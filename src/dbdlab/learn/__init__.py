@@ -5,8 +5,11 @@
 * :mod:`~dbdlab.learn.adjoint` — :func:`discrete_adjoint` (exact gradient of the discretised
   action) and :func:`continuous_adjoint` (the papers' discretisation);
 * :mod:`~dbdlab.learn.exact` — exact moments and KL by enumeration (tests);
-* :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, SGD/Adam, history,
-  checkpoints.
+* :mod:`~dbdlab.learn.estimators` — wake and sleep moments (exact, lattice CD);
+* :mod:`~dbdlab.learn.optim` — SGD and Adam, dense (θ) and sparse (:class:`FieldOptimizer`);
+* :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, history, checkpoints;
+* :mod:`~dbdlab.learn.static` — static fitting of θ to data (:func:`fit_boltzmann`);
+* :mod:`~dbdlab.learn.maxent` — MaxEnt initial conditions of zero-weight layers (closed form).
 """
 
 from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint, l2_source
@@ -14,7 +17,8 @@ from .checkpoint import fields_from_dataset, fields_to_dataset
 from .dynamics import Dynamics, Trajectory, integrate
 from .estimators import ExactEstimator, LatticeCDEstimator
 from .exact import ExactMoments, visible_marginal
-from .train import FieldOptimizer, TrainingResult, WindowSchedule, train
+from .optim import FieldOptimizer
+from .train import TrainingResult, WindowSchedule, train
 
 __all__ = [
     "AdjointResult",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,9 @@ import numpy as np
 from ..fem import HermiteField, SparseCoefficients
 from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint
 from .dynamics import Dynamics, integrate
+from .optim import FieldOptimizer
 
-__all__ = ["WindowSchedule", "FieldOptimizer", "TrainingResult", "train"]
+__all__ = ["WindowSchedule", "TrainingResult", "train"]
 
 
 @dataclass(frozen=True)
@@ -61,59 +62,6 @@ class WindowSchedule:
             raise ValueError(f"a window of {self.length + 1} timepoints does not fit into "
                              f"{n_timepoints} timepoints")
         return tau, tau + self.length
-
-
-@dataclass
-class FieldOptimizer:
-    """SGD or (lazy) Adam on the sparse coefficients of every right-hand side.
-
-    ``lr`` is a scalar or a mapping from parameter name to learning rate.
-    """
-
-    kind: str = "sgd"
-    lr: float | Mapping[str, float] = 1.0
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    moments: dict[str, tuple[HermiteField, HermiteField]] = field(default_factory=dict)
-    t: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.kind!r}")
-
-    def rate(self, name: str) -> float:
-        if isinstance(self.lr, Mapping):
-            if name not in self.lr:
-                raise ValueError(f"lr: no learning rate for {name!r}")
-            return float(self.lr[name])
-        return float(self.lr)
-
-    def apply(self, fields: Mapping[str, HermiteField],
-              gradients: Mapping[str, SparseCoefficients]) -> None:
-        self.t += 1
-        for name, grad in gradients.items():
-            target = fields[name]
-            if self.kind == "sgd":
-                target.add(grad, -self.rate(name))
-                continue
-            if name not in self.moments:
-                self.moments[name] = (_empty_like(target), _empty_like(target))
-            m_field, v_field = self.moments[name]
-            m = self.beta1 * m_field.get_coefficients(grad.vertices) + \
-                (1 - self.beta1) * grad.values
-            v = self.beta2 * v_field.get_coefficients(grad.vertices) + \
-                (1 - self.beta2) * grad.values**2
-            m_field.set_coefficients(grad.vertices, m)
-            v_field.set_coefficients(grad.vertices, v)
-            m_hat = m / (1 - self.beta1**self.t)
-            v_hat = v / (1 - self.beta2**self.t)
-            step = SparseCoefficients(grad.vertices, m_hat / (np.sqrt(v_hat) + self.eps))
-            target.add(step, -self.rate(name))
-
-
-def _empty_like(f: HermiteField) -> HermiteField:
-    return HermiteField(f.cell_sizes, f.origin, reference_scaling=f.reference_scaling)
 
 
 @dataclass
@@ -231,7 +179,7 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     """
     import xarray as xr
 
-    from ..simulate import progress_enabled
+    from ..backend import progress_enabled
     from .checkpoint import load_checkpoint, save_checkpoint
 
     dynamics.check_fields(fields)

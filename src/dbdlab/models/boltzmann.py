@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_memory
-from ._arrays import Array, array_module
+from dbdlab._checks import check_memory
+from dbdlab.backend import Array, array_module
+
 from .connectivity import LocalConnectivity, local_connectivity, upper_shape
 from .layers import Layer
 

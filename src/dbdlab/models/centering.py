@@ -26,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._arrays import Array, array_module
+from dbdlab.backend import Array, array_module
+
 from .moments import layer_occupations, moments
 
 if TYPE_CHECKING:

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import Array, array_module, flat_state, occupation
+from dbdlab.backend import Array, array_module
+
 from .boltzmann import NamedParameters
 from .layers import Layer
+from .states import flat_state, occupation
 
 __all__ = ["FullyVisible1DModel"]
 

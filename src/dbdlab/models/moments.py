@@ -8,7 +8,7 @@ For one chain, in θ order (:mod:`dbdlab.models.boltzmann`):
 
 Bias moments are never centered: the dynamic code keeps them uncentered and moves the
 correction into the adjoint (reference notes §2.5 and §4.2b).  All are totals over units/edges.
-States are binary codes or probabilities (see :mod:`dbdlab.models._arrays`), batched over
+States are binary codes or probabilities (see :mod:`dbdlab.models.states`), batched over
 chains; the result has shape ``(chains, n_theta)`` and lives on the input's array module.
 """
 
@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._arrays import Array, array_module, flat_state, occupation
+from dbdlab.backend import Array, array_module
+
+from .states import flat_state, occupation
 
 if TYPE_CHECKING:
     from .boltzmann import BoltzmannMachine

@@ -7,7 +7,7 @@
 * :mod:`~dbdlab.sampling.gibbs` — :func:`gibbs_sweeps`, :func:`mean_field_steps`,
   :func:`hidden_probabilities`, :func:`cd_k`.
 * :mod:`~dbdlab.sampling.fully_visible` — the (b, J, K) chain's three-class sweep (Numba kernel
-  in :mod:`~dbdlab.sampling.fully_visible_1d`, array-module twin).
+  in :mod:`~dbdlab.simulate._fully_visible_1d`, array-module twin).
 
 All of it is written against an array module, so the same code runs on NumPy and CuPy.
 """

@@ -61,9 +61,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from dbdlab.backend import Array
 from dbdlab.rng import derive_nb, uniform_nb
 
-from ..models._arrays import Array
 from ..models.boltzmann import BoltzmannMachine
 from .conditionals import probabilities_from_activations
 

@@ -21,6 +21,12 @@ Initial states (reference notes §4.3): ``"random"`` draws every unit uniformly 
 ``derive(stream_key(seed, Purpose.CHAIN_INIT, chain_id), l)`` — or from given state
 probabilities (e.g. the Rössler code's unnormalised start, reference notes §4.5); ``"empty"``
 leaves every unit empty.
+
+Key scheme of the layered samplers: chain ``c`` owns the stream
+``stream_key(seed, Purpose.GIBBS, chain_id[c])``; the uniform of unit ``i`` of layer ``l`` in
+sweep ``s`` is draw number ``i`` of ``derive(derive(chain key, s), l)`` (:func:`sweep_keys`).  A
+draw thus depends only on (seed, chain id, sweep, layer, unit), never on how chains are batched
+or threaded.
 """
 
 from __future__ import annotations
@@ -33,15 +39,19 @@ from typing import Any
 
 import numpy as np
 
-from dbdlab.backend import get_xp, resolve_backend, to_numpy
-from dbdlab.rng import Purpose, uniform_array
+from dbdlab.backend import Array, get_xp, resolve_backend, to_numpy
+from dbdlab.rng import Purpose, derive_array, stream_keys, uniform_array
 
 from .._checks import check_memory, integer
-from ..models._arrays import Array, flat_state
 from ..models.layers import Layer
-from ._keys import chain_keys, derive_array
+from ..models.states import flat_state
 
-__all__ = ["Chains", "data_chains", "empty_chains", "random_chains"]
+__all__ = ["Chains", "data_chains", "empty_chains", "random_chains", "sweep_keys"]
+
+
+def sweep_keys(xp: ModuleType, keys: Array, sweep: int, layer: int) -> Array:
+    """Per-chain keys of one layer update: ``derive(derive(key, sweep), layer)``."""
+    return derive_array(xp, derive_array(xp, keys, int(sweep)), int(layer))
 
 
 @dataclass(eq=False)
@@ -142,7 +152,7 @@ def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: n
         raise ValueError(f"probabilities must give one entry per layer ({len(model.layers)}), "
                          f"got {len(probabilities)}")
     out = {}
-    init_keys = chain_keys(xp, seed, Purpose.CHAIN_INIT, ids) if start == "random" else None
+    init_keys = stream_keys(xp, seed, Purpose.CHAIN_INIT, ids) if start == "random" else None
     for l in layers:
         layer = model.layers[l]
         if start == "empty":
@@ -169,7 +179,7 @@ def _free_chains(model: Any, n_chains: int, seed: int, start: str, probabilities
     init = _initial_layers(model, xp, len(ids), seed, ids, start, probabilities,
                            range(len(model.layers)))
     return Chains([init[l] for l in range(len(model.layers))],
-                  chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
+                  stream_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed),
                   (False,) * len(model.layers), 0, name)
 
 
@@ -234,5 +244,5 @@ def data_chains(model: Any, visible: Any, seed: int, *, clamp: bool = False,
                            range(1, len(model.layers)))
     layers = [xp.ascontiguousarray(v)] + [init[l] for l in range(1, len(model.layers))]
     clamped = (bool(clamp),) + (False,) * (len(model.layers) - 1)
-    return Chains(layers, chain_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed), clamped,
+    return Chains(layers, stream_keys(xp, seed, Purpose.GIBBS, ids), ids, int(seed), clamped,
                   0, name)

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from dbdlab.backend import Array, array_module
 from dbdlab.rng import uniform_array
 
-from ..models._arrays import Array, array_module, flat_state, occupation
+from ..models.states import flat_state, occupation
 
 if TYPE_CHECKING:
     from ..models.boltzmann import BoltzmannMachine

@@ -4,7 +4,7 @@ A sweep visits the sites in three interleaved classes (0-based ``i ≡ 0, 1, 2 m
 one class are three apart, hence conditionally independent, and each class is one block
 (reference notes §1.6, §4.6).  Two implementations draw the same numbers:
 
-* ``"numba"``: the kernel :func:`dbdlab.sampling.fully_visible_1d.gibbs_sweeps` (parallel over
+* ``"numba"``: the kernel :func:`dbdlab.simulate._fully_visible_1d.gibbs_sweeps` (parallel over
   chains);
 * ``"numpy"``/``"cupy"``: :func:`gibbs_sweeps_xp`, vectorised over chains and over the sites
   of a class.
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dbdlab.backend import Array
 from dbdlab.rng import uniform_array
 
-from ..models._arrays import Array
-from .fully_visible_1d import gibbs_sweeps as _gibbs_sweeps_numba
+from ..simulate._fully_visible_1d import gibbs_sweeps as _gibbs_sweeps_numba
 
 if TYPE_CHECKING:
     from ..models.fully_visible import FullyVisible1DModel

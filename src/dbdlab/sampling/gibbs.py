@@ -27,13 +27,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._checks import integer
-from ..models._arrays import Array, array_module, flat_state
+from dbdlab._checks import integer
+from dbdlab.backend import Array, array_module
+
 from ..models.boltzmann import BoltzmannMachine
 from ..models.fully_visible import FullyVisible1DModel
-from ._keys import sweep_keys
+from ..models.states import flat_state
 from ._numba_layers import run_sweeps
-from .chains import Chains, data_chains, random_chains
+from .chains import Chains, data_chains, random_chains, sweep_keys
 from .conditionals import (
     _activations,
     probabilities_from_activations,

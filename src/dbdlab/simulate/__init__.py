@@ -1,27 +1,39 @@
 """Stochastic lattice reaction–diffusion simulation (the authors' algorithm, reference notes §1).
 
-:func:`simulate` runs an ensemble of replicas and returns an :class:`xarray.Dataset`.  Kernels:
-``_numba`` (CPU, parallel over replicas), ``_cupy`` (GPU, one thread per replica) and
+:func:`simulate` runs an ensemble of replicas and returns an :class:`xarray.Dataset`.  What a
+simulation is made of lives beside it:
+
+* :mod:`~dbdlab.simulate.reactions` — species, reactions, :class:`ReactionNetwork`;
+* :mod:`~dbdlab.simulate.networks` — the papers' three networks as the authors simulated them;
+* :mod:`~dbdlab.simulate.lattice` — lattice geometry, neighbours, the row-biased selection;
+* :mod:`~dbdlab.simulate.initial` — initial states (counts, fully visible chain, given lattices);
+* :mod:`~dbdlab.simulate.observables` — counts, pair moments and chain moments of lattices.
+
+Kernels: ``_numba`` (CPU, parallel over replicas), ``_cupy`` (GPU, one thread per replica) and
 ``_reference`` (readable Python that defines the algorithm and the order of random draws).
+
+The package itself is callable, ``dbdlab.simulate(...)`` being :func:`simulate`, so that the
+function a user types first and the package of its parts share one name.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
+import sys
+import types
 from collections.abc import Mapping
 
 import numpy as np
 
 from .._checks import TooLarge, check_memory
-from ..backend import resolve_backend
-from ..initial import FullyVisible1D, GivenLattices, RandomCounts
-from ..lattice import Lattice
-from ..reactions import ReactionNetwork
+from ..backend import progress_enabled, resolve_backend
 from ..rng import Purpose, stream_key
+from .initial import FullyVisible1D, GivenLattices, RandomCounts
+from .lattice import Lattice
+from .reactions import ReactionNetwork
 
-__all__ = ["simulate", "SELECTIONS", "progress_enabled", "memory_estimate",
+__all__ = ["simulate", "SELECTIONS", "memory_estimate", "max_events_per_site",
            "SimulationTooLarge"]
 
 SELECTIONS = ("reference", "uniform")
@@ -92,16 +104,6 @@ def _check_memory(shape: tuple[int, ...], steps: int, replicas: int, n_species: 
                  f"dbdlab.store.save_dataset", SimulationTooLarge)
 
 
-def progress_enabled(progress: bool | None) -> bool:
-    """Resolve the ``progress`` argument: ``None`` means on, except in CI or if
-    ``DBDLAB_PROGRESS=0``."""
-    if progress is not None:
-        return bool(progress)
-    if os.environ.get("DBDLAB_PROGRESS", "") not in ("",):
-        return os.environ["DBDLAB_PROGRESS"] not in ("0", "false", "no")
-    return not os.environ.get("CI")
-
-
 #: replica ids are int64 (coordinates, stream indices): offset + replicas must stay below this
 MAX_REPLICA_ID = 2**63 - 1
 
@@ -150,7 +152,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     Parameters
     ----------
     network
-        Species and reactions (see :mod:`dbdlab.networks` for the papers' systems).
+        Species and reactions (see :mod:`dbdlab.simulate.networks` for the papers' systems).
     shape
         Lattice shape, 1 to 3 axes.
     steps
@@ -161,9 +163,10 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     replicas
         Number of independent trajectories.
     init
-        Initial state: ``{species: count}``, :class:`~dbdlab.initial.RandomCounts`,
-        :class:`~dbdlab.initial.FullyVisible1D`, :class:`~dbdlab.initial.GivenLattices` or an
-        int8 array of codes.
+        Initial state: ``{species: count}``, an int8 array of codes, or an initial state of
+        :mod:`dbdlab.simulate.initial` (:class:`~dbdlab.simulate.initial.RandomCounts`,
+        :class:`~dbdlab.simulate.initial.FullyVisible1D`,
+        :class:`~dbdlab.simulate.initial.GivenLattices`).
     seed
         Non-negative integer seed.  Replica ``i`` uses the streams of replica id
         ``replica_offset + i``, so ensembles can be extended without changing earlier replicas.
@@ -268,3 +271,13 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
                          attrs={"seed": seed, "selection": selection, "backend": backend,
                                 "init": init.describe(), "network": network.to_json(),
                                 "rates": json.dumps([str(r) for r in network.reactions])})
+
+
+class _CallableModule(types.ModuleType):
+    """The ``dbdlab.simulate`` package, callable as :func:`simulate`."""
+
+    def __call__(self, *args, **kwargs):
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

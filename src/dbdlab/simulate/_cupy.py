@@ -23,10 +23,10 @@ import functools
 import cupy as cp
 import numpy as np
 
-from ..lattice import Lattice
-from ..reactions import NetworkTables
 from ..rng import CUDA_SOURCE
 from ._runner import EnsembleRunner
+from .lattice import Lattice
+from .reactions import NetworkTables
 
 __all__ = ["CupyRunner", "KERNEL_SOURCE", "KERNEL_NAME", "KERNEL_OPTIONS", "BLOCK_SIZE"]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..lattice import Lattice
-from ..reactions import ReactionNetwork
+from .lattice import Lattice
+from .reactions import ReactionNetwork
 
 
 def build_dataset(network: ReactionNetwork, lattice: Lattice,
@@ -17,8 +17,8 @@ def build_dataset(network: ReactionNetwork, lattice: Lattice,
                   attrs: dict):
     import xarray as xr
 
-    from ..moments import lattice_moments
     from ..store import provenance
+    from .observables import lattice_moments
 
     lattice_parts, count_parts, moment_parts = [], [], []
     for frames, counts in chunks:

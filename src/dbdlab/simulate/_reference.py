@@ -27,9 +27,9 @@ import math
 
 import numpy as np
 
-from ..lattice import Lattice
-from ..reactions import NetworkTables
 from ..rng import derive, uniform
+from .lattice import Lattice
+from .reactions import NetworkTables
 
 MAX_FISSION_TRIES = 20
 

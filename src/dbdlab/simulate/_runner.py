@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..lattice import Lattice
-from ..reactions import NetworkTables
+from .lattice import Lattice
+from .reactions import NetworkTables
 
 
 class EnsembleRunner:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import networks
-from .initial import FullyVisible1D
-from .simulate import simulate
+from ..simulate import networks, simulate
+from ..simulate.initial import FullyVisible1D
+from .settings import SETTINGS
 
 __all__ = ["lotka_volterra_set", "rossler_set", "annihilation_set", "extinct"]
 
@@ -38,7 +38,7 @@ def lotka_volterra_set(runs: int = 100, steps: int = 500, seed: int = 0, *,
     extinct runs).  The dataset keeps the original replica ids, and the attributes
     ``n_simulated`` and ``n_extinct`` say how many runs were simulated and discarded.
     """
-    settings = networks.SETTINGS["lotka_volterra"]
+    settings = SETTINGS["lotka_volterra"]
     network = networks.lotka_volterra()
     import xarray as xr
 
@@ -75,7 +75,7 @@ def rossler_set(runs: int = 300, steps: int = 250, seed: int = 0, *,
                 selection: str = "reference", store_lattices: bool = True,
                 backend: str | None = None, progress: bool | None = None):
     """Rössler training set of paper A (walls; 250 steps as in the authors' code)."""
-    settings = networks.SETTINGS["rossler"]
+    settings = SETTINGS["rossler"]
     return simulate(networks.rossler(), settings["shape"], steps, settings["dt"], runs,
                     settings["init"], seed, periodic=settings["periodic"], selection=selection,
                     backend=backend, store_lattices=store_lattices, progress=progress)
@@ -99,7 +99,7 @@ def annihilation_set(n_ic: int = 50, lattices_per_ic: int = 50, steps: int = 201
     params = rng.uniform(-1.0, 1.0, size=(n_ic, 3))
     ic = np.repeat(np.arange(n_ic), lattices_per_ic)
     init = FullyVisible1D(params[ic, 0], params[ic, 1], params[ic, 2], sweeps=init_sweeps, ic=ic)
-    settings = networks.SETTINGS["annihilation"]
+    settings = SETTINGS["annihilation"]
     return simulate(networks.annihilation(probability), (n_sites,), steps, settings["dt"],
                     n_ic * lattices_per_ic, init, seed, periodic=False, backend=backend,
                     store_lattices=store_lattices, progress=progress,

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from numba import njit, prange
 
-from dbdlab.backend import to_numpy
+from dbdlab.backend import Array, array_module, to_numpy
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -40,7 +40,6 @@ __all__ = [
     "NNN_KINDS",
     "NN_DISPLACEMENTS",
     "NNN_DISPLACEMENTS",
-    "array_module",
     "chain_moment_1d",
     "counts",
     "lattice_moments",
@@ -51,8 +50,6 @@ __all__ = [
     "pair_moment",
 ]
 
-#: A NumPy or CuPy array (CuPy is optional, so it cannot appear in annotations).
-Array: TypeAlias = Any
 #: An integer lattice displacement, one component per spatial axis.
 Displacement: TypeAlias = tuple[int, ...]
 
@@ -63,21 +60,6 @@ NNN_KINDS = ("reference", "full")
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
-
-
-def array_module(*arrays: Any) -> ModuleType:
-    """Return the array module (``numpy`` or ``cupy``) that the given arrays belong to.
-
-    CuPy is imported only when some input is not a NumPy array, so NumPy-only use never imports
-    it; importing CuPy does not touch the GPU (``dbdlab.backend.gpu_status`` does that).
-    """
-    if all(isinstance(a, np.ndarray | np.generic | int | float | bool) for a in arrays):
-        return np
-    try:
-        import cupy
-    except Exception:  # not installed, or broken CUDA libraries (OSError): NumPy it is
-        return np
-    return cupy.get_array_module(*arrays)
 
 
 def _is_int(value: Any) -> bool:

@@ -14,18 +14,13 @@ codes), in which every moment and activation of paper B eqs. 4–7 is linear.
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 import numpy as np
 
-from dbdlab.moments import array_module
+from dbdlab.backend import Array, array_module
 
 from .layers import Layer
 
-__all__ = ["Array", "array_module", "is_codes", "occupation", "flat_state"]
-
-#: A NumPy or CuPy array (CuPy is optional, so it cannot appear in annotations).
-Array: TypeAlias = Any
+__all__ = ["is_codes", "occupation", "flat_state"]
 
 
 def is_codes(state: Array) -> bool:

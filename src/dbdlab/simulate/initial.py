@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..rng import Purpose, stream_key
 from .lattice import Lattice
 from .reactions import ReactionNetwork
-from .rng import Purpose, stream_key
 
 __all__ = ["RandomCounts", "FullyVisible1D", "GivenLattices", "init_keys"]
 
@@ -54,7 +54,7 @@ class RandomCounts:
 
     def build(self, lattice: Lattice, network: ReactionNetwork, seed: int,
               replica_ids: np.ndarray, biased: bool) -> np.ndarray:
-        from .simulate._numba import place_counts
+        from ._numba import place_counts
 
         occ = np.zeros((len(replica_ids), lattice.n_sites), dtype=np.int8)
         per_species = np.array([int(self.counts.get(s, 0)) for s in network.species],
@@ -108,7 +108,7 @@ class FullyVisible1D:
 
     def build(self, lattice: Lattice, network: ReactionNetwork, seed: int,
               replica_ids: np.ndarray, biased: bool) -> np.ndarray:
-        from .sampling.fully_visible_1d import gibbs_sweeps, random_fill
+        from ._fully_visible_1d import gibbs_sweeps, random_fill
 
         b, J, K = self._params(len(replica_ids))
         keys = init_keys(seed, replica_ids)

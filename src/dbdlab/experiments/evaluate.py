@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import integer
+from .._checks import integer
 
 __all__ = ["sample_visible", "chain_moments_1d", "rmse_over_ics"]
 
@@ -21,8 +21,8 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
 
     Returns int8 codes of shape ``(*thetas.shape[:-1], n_chains, N_visible)``.
     """
-    from .backend import to_numpy
-    from .sampling import empty_chains, gibbs_sweeps, random_chains
+    from ..backend import to_numpy
+    from ..sampling import empty_chains, gibbs_sweeps, random_chains
 
     n_chains = integer(n_chains, "n_chains", 1)
     sweeps = integer(sweeps, "sweeps", 0)
@@ -43,7 +43,7 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
 
 def chain_moments_1d(v: np.ndarray, orders=(1, 2, 3, 4)) -> np.ndarray:
     """Paper A's moments m1…m4 (open-chain windows, reference notes §2.2), last axis = order."""
-    from .moments import chain_moment_1d
+    from ..simulate.observables import chain_moment_1d
 
     v = np.asarray(v).astype(np.int8)
     return np.stack([np.asarray(chain_moment_1d(v, k), dtype=float) for k in orders], axis=-1)

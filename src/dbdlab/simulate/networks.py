@@ -1,14 +1,14 @@
 """The papers' reaction systems with the parameters of the authors' simulations (§1.8).
 
-Each preset returns a :class:`~dbdlab.reactions.ReactionNetwork`; the matching lattice and run
-settings are in :data:`SETTINGS` (used by notebook 01).
+Each preset returns a :class:`~dbdlab.simulate.reactions.ReactionNetwork`; the matching lattice
+and run settings are in :data:`dbdlab.experiments.settings.SETTINGS`.
 """
 
 from __future__ import annotations
 
 from .reactions import ReactionNetwork, reaction
 
-__all__ = ["annihilation", "lotka_volterra", "rossler", "SETTINGS"]
+__all__ = ["annihilation", "lotka_volterra", "rossler"]
 
 
 def annihilation(probability: float = 0.01) -> ReactionNetwork:
@@ -57,14 +57,3 @@ def rossler(k1: float = 30.0, k2: float = 10.0, k3: float = 16.5, p1: float = 0.
         ),
         name="rossler",
     )
-
-
-#: Lattice and run settings of the papers' training sets (reference notes §1.8).
-SETTINGS = {
-    "lotka_volterra": {"shape": (40, 40), "periodic": True, "dt": 1.0, "steps": 500,
-                       "replicas": 100, "init": {"X": 100, "Y": 100}},
-    "rossler": {"shape": (10, 10, 10), "periodic": False, "dt": 0.01, "steps": 250,
-                "replicas": 300, "init": {"A": 200, "B": 200, "C": 200}},
-    "annihilation": {"shape": (1000,), "periodic": False, "dt": 0.01, "steps": 201,
-                     "n_ic": 50, "lattices_per_ic": 50, "init_sweeps": 100},
-}
