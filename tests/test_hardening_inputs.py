@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dbdlab.learn.train import FieldOptimizer, WindowSchedule, train
 from dbdlab.learn.static import fit_boltzmann
+from dbdlab.learn.train import FieldOptimizer, WindowSchedule, train
 from dbdlab.models import FullyVisible1DModel, annihilation_rbm
 from dbdlab.sampling import (
     gibbs_sweeps,
@@ -106,8 +106,7 @@ def test_diverging_training_stops_naming_the_step(tmp_path):
 def test_memory_estimate_bounds_the_measured_peak(network, shape, init, replicas, steps, store):
     import tracemalloc
 
-    from dbdlab.simulate import networks
-    from dbdlab.simulate import memory_estimate, simulate
+    from dbdlab.simulate import memory_estimate, networks, simulate
 
     net = getattr(networks, network)()
     simulate(net, shape, 3, 0.01, init=init, progress=False)  # compile outside the trace
@@ -125,8 +124,8 @@ def test_memory_estimate_bounds_the_measured_peak(network, shape, init, replicas
 def test_simulate_refuses_a_run_that_does_not_fit_before_any_work(monkeypatch):
     import time
 
-    from dbdlab.simulate.networks import annihilation
     from dbdlab.simulate import SimulationTooLarge, simulate
+    from dbdlab.simulate.networks import annihilation
 
     monkeypatch.setenv("DBDLAB_MEMORY_LIMIT", str(8e9))
     start = time.perf_counter()
@@ -144,8 +143,8 @@ def test_simulate_refuses_a_run_that_does_not_fit_before_any_work(monkeypatch):
 def test_huge_dt_is_refused_before_the_kernel(dt):
     import time
 
-    from dbdlab.simulate.networks import lotka_volterra
     from dbdlab.simulate import simulate
+    from dbdlab.simulate.networks import lotka_volterra
 
     start = time.perf_counter()
     with pytest.raises(ValueError, match=r"dt=.* too large.*events per site.*choose dt ≤"):
@@ -155,8 +154,8 @@ def test_huge_dt_is_refused_before_the_kernel(dt):
 
 def test_dt_bound_admits_the_papers_settings():
     from dbdlab.experiments.settings import SETTINGS
-    from dbdlab.simulate.networks import annihilation, lotka_volterra, rossler
     from dbdlab.simulate import MAX_EVENTS_PER_SITE, max_events_per_site
+    from dbdlab.simulate.networks import annihilation, lotka_volterra, rossler
 
     for name, make in (("lotka_volterra", lotka_volterra), ("rossler", rossler),
                        ("annihilation", annihilation)):
@@ -227,8 +226,8 @@ def test_non_checkpoint_file_gives_an_error_naming_the_file(tmp_path):
 
 
 def _sim(**kwargs):
-    from dbdlab.simulate.networks import annihilation
     from dbdlab.simulate import simulate
+    from dbdlab.simulate.networks import annihilation
 
     args = {"network": annihilation(), "shape": (10,), "steps": 3, "dt": 0.01,
             "init": {"A": 3}, "progress": False}
@@ -308,9 +307,9 @@ def test_single_species_and_numpy_rates_still_work():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, 2.5])
 def test_nan_and_non_integral_counts_name_the_argument(bad):
     from dbdlab.experiments.evaluate import sample_visible
-    from dbdlab.simulate.lattice import Lattice
     from dbdlab.learn.maxent import zero_weight_biases, zero_weight_counts
     from dbdlab.models import Layer
+    from dbdlab.simulate.lattice import Lattice
 
     model = annihilation_rbm(4)
     chains = random_chains(model, 2, 0, backend="numpy")

@@ -31,10 +31,10 @@ from dbdlab.learn import Dynamics
 from dbdlab.learn.checkpoint import load_checkpoint
 from dbdlab.learn.train import FieldOptimizer
 from dbdlab.models import FullyVisible1DModel, annihilation_rbm
-from dbdlab.simulate.networks import annihilation, lotka_volterra
-from dbdlab.simulate.reactions import ReactionNetwork, reaction
 from dbdlab.sampling import gibbs_sweeps, random_chains
 from dbdlab.simulate import simulate
+from dbdlab.simulate.networks import annihilation, lotka_volterra
+from dbdlab.simulate.reactions import ReactionNetwork, reaction
 
 #: (family, outcome) → number of examples; outcome is "works", "ValueError" or "TypeError"
 OUTCOMES: Counter = Counter()
