@@ -183,7 +183,7 @@ def test_models_and_samplers_work_or_name_the_argument(data):
                       label="model")
     calls = {
         "n_visible": lambda v: annihilation_rbm(v),
-        "n_units": lambda v: FullyVisible1DModel(v),
+        "n_sites": lambda v: FullyVisible1DModel(v),
         "theta": lambda v: gibbs_sweeps(model, v, random_chains(model, 2, 0, backend="numpy"),
                                         1),
         "n_sweeps": lambda v: gibbs_sweeps(model, np.zeros(3),
@@ -193,14 +193,14 @@ def test_models_and_samplers_work_or_name_the_argument(data):
         "sweeps": lambda v: sample_visible(model, np.zeros(3), 2, v, 0),
         "exact": lambda v: model.exact(v),
     }
-    values = {"n_visible": counts(2, 8), "n_units": counts(2, 8), "n_chains": counts(1, 4),
+    values = {"n_visible": counts(2, 8), "n_sites": counts(2, 8), "n_chains": counts(1, 4),
               "seed": counts(0, 2**64 - 1), "sweeps": work_counts(0, 2),
               "n_sweeps": work_counts(0, 2),
               "theta": THETAS, "exact": THETAS}
     name = data.draw(st.sampled_from(sorted(calls)), label="argument")
     value = data.draw(values[name], label=name)
     names = {"exact": ("theta",), "n_visible": ("n_visible", "shape", "n_units"),
-             "n_units": ("n_units", "shape")}.get(name, (name,))
+             "n_sites": ("n_sites",)}.get(name, (name,))
     check("models and samplers", names, lambda: calls[name](value))
 
 
