@@ -121,7 +121,7 @@ TRAINER = """
     np.savez(sys.argv[1] + ".fields.npz", **{n: f.coefficients for n, f in result.fields.items()},
              asleep=result.history.asleep.values)
 """
-STEPS = 40
+STEPS = 12
 
 
 def _train(path: Path) -> subprocess.Popen:
@@ -140,7 +140,7 @@ def uninterrupted(tmp_path_factory) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_training_interrupted_then_resumed_is_identical(tmp_path, sig, uninterrupted):
     path = tmp_path / "ckpt.nc"
-    delay = float(RNG.uniform(0.0, 1.5))
+    delay = float(RNG.uniform(0.0, 1.0))
     proc = _train(path)
     _wait_for(path.exists, proc)  # at least one checkpoint
     code = _interrupt(proc, sig, delay)
