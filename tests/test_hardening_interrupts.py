@@ -95,7 +95,8 @@ def test_save_interrupted_at_random_points(tmp_path, sig):
             outcome = "old file intact"
         else:  # the signal came after the rename: the new file must be complete
             assert store.load_dataset(target).x.shape == (1000, 8000)
-            outcome = "new file complete" + (" (signal after the rename)" if code else "")
+            outcome = ("new file complete, signal after the rename" if code else
+                       "save finished before the signal, new file complete")
         if sig == signal.SIGINT:
             assert _temporaries(tmp_path) == []  # cleaned by the interrupted process itself
         # the next save removes what a killed process left
