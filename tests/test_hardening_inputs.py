@@ -67,6 +67,7 @@ def test_theta_of_wrong_type_is_a_type_error():
             model.check_theta(bad)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_fit_boltzmann_rejects_non_finite_theta0_and_stops_on_divergence():
     model = FullyVisible1DModel(6)
     data = (np.random.default_rng(0).random((20, 6)) < 0.4).astype(np.int8)
