@@ -1,10 +1,11 @@
 # Entry points of the compendium. Every tool is called from .venv/bin, so nothing needs to be
 # activated; `make venv` (a prerequisite of the other targets) creates and updates that venv.
 #
-#   make book [PROFILE=paper]   run the notebooks with papermill, then build the HTML book
+#   make book                   the published book: every notebook at the paper profile, then HTML
+#   make book PROFILE=quick     the fast preview (what CI builds)
 #   make test                   unit tests + nbval over the committed notebooks
 #   make notebooks              refresh the committed notebooks' outputs (quick profile)
-#   make lint | make bench | make clean
+#   make lint | make bench | make mathjax | make clean
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -16,15 +17,19 @@ BIN := $(VENV)/bin
 # Marks the last successful install; reinstalling when pyproject.toml is newer picks up
 # changed dependencies without reinstalling on every call.
 STAMP := $(VENV)/.installed
-PROFILE ?= quick
+PROFILE ?= paper
+# The book's MathJax, served from the book itself so that formulas render offline.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256 := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_DIR := book/_assets/mathjax
 PYTEST_ARGS ?=
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))
 LINT_PATHS := $(wildcard src tests benchmarks)
 
-.PHONY: help venv book test notebooks lint bench clean
+.PHONY: help venv book mathjax test notebooks lint bench clean
 
 help:
-	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -33,10 +38,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-book: venv
+book: venv mathjax
 	$(BIN)/dbdlab run --profile $(PROFILE)
 	rm -rf book/_build
 	$(BIN)/jupyter-book build -W -n --keep-going book/
+
+# The npm package's es5/ bundle (tex-svg.js and the extensions it loads on demand), without the
+# speech-rule engine; fetched from the npm registry once and checked against its SHA-256.
+mathjax: $(MATHJAX_DIR)/tex-svg.js
+
+$(MATHJAX_DIR)/tex-svg.js:
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	curl -fsSL -o "$$tmp/mathjax.tgz" \
+	  https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz; \
+	echo "$(MATHJAX_SHA256)  $$tmp/mathjax.tgz" | sha256sum -c --quiet; \
+	tar -xzf "$$tmp/mathjax.tgz" -C "$$tmp"; \
+	rm -rf $(MATHJAX_DIR) "$$tmp/package/es5/sre"; mkdir -p $(MATHJAX_DIR); \
+	cp -R "$$tmp/package/es5/." $(MATHJAX_DIR)/
 
 # pytest exits 5 when it collected nothing; that is a broken setup, not a success.
 test: venv
@@ -56,5 +74,5 @@ bench: venv
 
 # also the hidden temporary files (.NAME.PID.RANDOM.tmp) that killed runs leave behind
 clean:
-	rm -rf book/_build book/notebooks
+	rm -rf book/_build book/notebooks $(MATHJAX_DIR)
 	find data notebooks -name '.*.tmp' -type f -delete 2>/dev/null || true

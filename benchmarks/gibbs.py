@@ -24,14 +24,13 @@ near-linear scaling on 2 threads for ≥ 10 chains; ≥ 100 updates/ns with CuPy
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
+from _report import write  # benchmarks/_report.py, next to this script
 
 from dbdlab.backend import gpu_status
 from dbdlab.models.architectures import lotka_volterra_dbm, rossler_rbm
@@ -153,10 +152,30 @@ def main() -> None:
           f"C++ ≈ 48)")
     for key, s in scaling.items():
         print(f"Numba 2 threads / 1 thread, {key}: {s:.2f}x")
-    out = Path(__file__).with_name("results")
-    out.mkdir(exist_ok=True)
-    (out / "gibbs.json").write_text(json.dumps(results, indent=2))
-
+    # Each group (model, chains) is compared with its own baseline from this run: the NumPy
+    # sampler with the same chains where it was timed, otherwise Numba with one thread.
+    table = []
+    for model_name in dict.fromkeys(r["model"] for r in rows):
+        for n_chains in dict.fromkeys(r["chains"] for r in rows if r["model"] == model_name):
+            group = [r for r in rows if r["model"] == model_name and r["chains"] == n_chains]
+            base = next((r for r in group if r["backend"] == "numpy"),
+                        next(r for r in group if r["backend"] != "cupy"))
+            base_name = ("NumPy" if base["backend"] == "numpy"
+                         else f"Numba {base['threads']} thread")
+            for r in group:
+                label = (f"{r['backend']} {r['threads']} thread(s)" if r["threads"]
+                         else r["backend"])
+                ratio = ("1× (baseline)" if r is base else
+                         f"{r['updates_per_ns'] / base['updates_per_ns']:,.1f}× {base_name}")
+                table.append([model_name, n_chains, label, round(r["updates_per_ns"], 4),
+                              round(r["ns_per_update"], 2), ratio])
+    notes = [f"LV DBM, Numba, 1 thread: {ns_site:.2f} ns per site update (authors' C++: ≈ 48)"]
+    notes += [f"Numba 2 threads / 1 thread, {k}: {v:.2f}×" for k, v in scaling.items()]
+    if "cupy" in results:
+        notes.append(f"CuPy: {results['cupy']}")
+    write("gibbs", results, "Gibbs sampling: unit updates per nanosecond (best of the repeats)",
+          ["model", "chains", "backend", "updates/ns", "ns per update",
+           "vs baseline (same model and chains, same run)"], table, notes)
 
 if __name__ == "__main__":
     main()

@@ -12,35 +12,31 @@ table and writes ``benchmarks/results/learn.json``.  For scale: the authors' C++
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
+from _report import write  # benchmarks/_report.py, next to this script
 
 from dbdlab.experiments import datasets
-from dbdlab.learn import Dynamics, FieldOptimizer, LatticeCDEstimator, WindowSchedule, train
+from dbdlab.experiments.annihilation import initial_conditions, lattices_per_ic, learning_setups
+from dbdlab.learn import FieldOptimizer, LatticeCDEstimator, WindowSchedule, train
 from dbdlab.learn.static import fit_boltzmann
-from dbdlab.models import FullyVisible1DModel, annihilation_rbm
 
 
 def _data(n_ic: int):
     ds = datasets.annihilation_set(n_ic, 10, 100, seed=1, progress=False)
-    lat = ds.lattice.values.reshape(n_ic, 10, 100, -1)
-    first = ds[["ic_b", "ic_J", "ic_K"]].groupby(ds.ic).first()
-    bjk = np.stack([first.ic_b, first.ic_J, first.ic_K], axis=1)
-    rbm = annihilation_rbm(lat.shape[-1])
-    fit = fit_boltzmann(rbm, ds.lattice.isel(time=0).values, groups=ds.ic.values, steps=200,
-                        lr=1e-5, progress=False)
-    return lat, bjk, fit.theta_fit.values
+    setups = learning_setups(ds.sizes["x"], 0.01)
+    fit = fit_boltzmann(setups["hidden"].model, ds.lattice.isel(time=0).values,
+                        groups=ds.ic.values, steps=200, lr=1e-5, progress=False)
+    return lattices_per_ic(ds), initial_conditions(ds), fit.theta_fit.values, setups
 
 
-def _time_steps(model, domain, cells, ics, lat, adjoint: str, steps: int) -> float:
-    dyn = Dynamics(tuple(model.theta_names), domain, cells, 0.01)
-    est = LatticeCDEstimator(model, lat, batch=10, k=1, seed=0)
+def _time_steps(setup, ics, lat, adjoint: str, steps: int) -> float:
+    dyn = setup.dynamics
+    est = LatticeCDEstimator(setup.model, lat, batch=10, k=1, seed=0)
     kwargs = dict(window=WindowSchedule(5, 2), n_timepoints=lat.shape[2],
                   optimizer=FieldOptimizer("sgd", 1.0), adjoint=adjoint, progress=False)
     train(dyn, dyn.new_fields(), ics, est, steps=2, **kwargs)  # compile and warm caches
@@ -54,29 +50,38 @@ def main() -> None:
     args = parser.parse_args()
     n_ic, steps = (10, 4) if args.quick else (50, 10)
     start = time.perf_counter()
-    lat, bjk, hidden_ics = _data(n_ic)
-    setup = time.perf_counter() - start
-    n_sites = lat.shape[-1]
+    lat, bjk, hidden_ics, setups = _data(n_ic)
+    setup_seconds = time.perf_counter() - start
     cases = {
-        "visible (b, J, K)": (FullyVisible1DModel(n_sites), ("b", "J", "K"), (0.5,) * 3, bjk),
-        "hidden (b, W, b')": (annihilation_rbm(n_sites), ("hA", "wAX1", "bX1"),
-                              (0.5, 0.5, 0.05), hidden_ics),
+        "visible (b, J, K)": (setups["visible"], bjk),
+        "hidden (b, W, b')": (setups["hidden"], hidden_ics),
     }
     results = {"machine": {"cpu": platform.processor() or platform.machine(),
                            "cores": os.cpu_count(),
                            "numba_threads": numba.config.NUMBA_NUM_THREADS},
-               "initial_conditions": n_ic, "setup_seconds": setup, "seconds_per_step": {}}
+               "initial_conditions": n_ic, "setup_seconds": setup_seconds, "seconds_per_step": {}}
     print(f"{n_ic} initial conditions, 10 lattices each, 1000 sites; median of {steps} steps")
     print(f"{'model':<22}{'adjoint':<12}{'s/step':>10}{'ms per IC':>12}")
-    for name, (model, domain, cells, ics) in cases.items():
+    for name, (setup, ics) in cases.items():
         for adjoint in ("discrete", "continuous"):
-            seconds = _time_steps(model, domain, cells, ics, lat, adjoint, steps)
+            seconds = _time_steps(setup, ics, lat, adjoint, steps)
             results["seconds_per_step"][f"{name}, {adjoint}"] = seconds
             print(f"{name:<22}{adjoint:<12}{seconds:>10.3f}{1000 * seconds / n_ic:>12.1f}")
-    out = Path(__file__).with_name("results")
-    out.mkdir(exist_ok=True)
-    (out / "learn.json").write_text(json.dumps(results, indent=2))
-
+    # Baseline: the papers' continuous adjoint of the same model, timed in this run.
+    table = []
+    for name in cases:
+        base = results["seconds_per_step"][f"{name}, continuous"]
+        for adjoint in ("continuous", "discrete"):
+            seconds = results["seconds_per_step"][f"{name}, {adjoint}"]
+            table.append([name, {"continuous": "papers' continuous (baseline)",
+                                 "discrete": "exact discrete"}[adjoint],
+                          round(seconds, 3), round(1000 * seconds / n_ic, 1),
+                          "1×" if adjoint == "continuous" else f"{seconds / base:.2f}×"])
+    write("learn", results,
+          f"Learning: seconds per optimisation step, {n_ic} initial conditions, median of "
+          f"{steps} steps",
+          ["model", "adjoint", "s per step", "ms per initial condition",
+           "time vs the continuous adjoint (same run)"], table)
 
 if __name__ == "__main__":
     main()

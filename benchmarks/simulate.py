@@ -16,14 +16,13 @@ Hop attempts are counted as the molecules present at each recorded time point be
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
+from _report import write  # benchmarks/_report.py, next to this script
 
 from dbdlab.backend import gpu_status
 from dbdlab.experiments import datasets
@@ -139,10 +138,30 @@ def main() -> None:
     print(f"training sets of notebook 01 ({scale}, {min(2, max_threads)} threads, with moments):")
     for name, seconds in results["training_sets_seconds"].items():
         print(f"  {name:<30}{seconds:8.2f} s")
-    out = Path(__file__).with_name("results")
-    out.mkdir(exist_ok=True)
-    (out / "simulate.json").write_text(json.dumps(results, indent=2))
-
+    ref = results["numpy_reference"]
+    rows = [["NumPy/Python reference (baseline)", 1, "reference", round(ref["seconds"], 3),
+             ref["hop_attempts"], round(ref["ns_per_hop"], 1), "1×"]]
+    for threads in sorted({1, min(2, max_threads)}):
+        for selection in ("reference", "uniform"):
+            r = results[f"numba_{threads}thread_{selection}"]
+            rows.append([f"Numba, {results['lv_setup']}", threads, selection,
+                         round(r["seconds"], 3), r["hop_attempts"], round(r["ns_per_hop"], 1),
+                         f"{r['speedup_vs_reference']:,.0f}× the baseline"])
+    for key, r in results.items():
+        if key.startswith("cupy_"):
+            rows.append([f"CuPy, {key.split('_')[1]} replicas", "GPU", "reference",
+                         round(r["seconds"], 3), r["hop_attempts"], round(r["ns_per_hop"], 2),
+                         f"{r['speedup_vs_numba_2threads']:,.1f}× Numba with 2 threads"])
+    sets = results["training_sets_seconds"]
+    notes = [f"Training sets of notebook 01 ({scale}, {min(2, max_threads)} threads, simulation "
+             "and moments): " + ", ".join(f"{k} {v:.1f} s" for k, v in sets.items()),
+             "The two selection rules give different dynamics, hence different numbers of hop "
+             "attempts."]
+    if "cupy" in results:
+        notes.append(f"CuPy: {results['cupy']}")
+    write("simulate", results, "Lattice simulator: time per hop attempt (Lotka–Volterra set-up)",
+          ["case", "threads", "selection", "seconds", "hop attempts", "ns per hop attempt",
+           "vs baseline (same run)"], rows, notes)
 
 if __name__ == "__main__":
     main()

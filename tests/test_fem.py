@@ -1,4 +1,4 @@
-"""Tests of dbdlab.fem: Q3 C1 Hermite elements (reference notes §3, paper A §III B)."""
+"""Tests of dbdlab.fem: Q3 C1 Hermite elements (reproduction notes: repro-fem, paper A §III B)."""
 
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ def test_locate_follows_the_reference_cell_rule() -> None:
     field = HermiteField([0.25], [0.5])
     points = np.array([[0.5], [0.75], [0.8], [0.25], [0.3], [-0.5]])
     cells, fractions = field.locate(points)
-    # Exact vertices below the origin go to the lower cell with fraction 1 (notes §3.1).
+    # Exact vertices below the origin go to the lower cell with fraction 1 (reproduction notes:
+    # repro-fem).
     np.testing.assert_array_equal(cells[:, 0], [0, 1, 1, -2, -1, -5])
     np.testing.assert_allclose(fractions[:, 0], [0.0, 0.0, 0.2, 1.0, 0.2, 1.0], atol=1e-14)
 
@@ -246,7 +247,7 @@ def test_accumulate_and_add_are_the_linearisation_of_value() -> None:
 
 
 def test_one_dimensional_basis_in_both_conventions() -> None:
-    # Pins the formulas of reference notes §3.2–3.3: physical D factor Δ·g_D, reference g_D;
+    # Pins the formulas of reproduction notes: repro-fem: physical D factor Δ·g_D, reference g_D;
     # physical d/dx has 1/Δ on the value factor, the reference returns d/df.
     delta = 0.4
     f = np.linspace(0.0, 0.95, 7)

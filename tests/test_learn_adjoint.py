@@ -7,50 +7,19 @@ enumeration, so the only approximation left is the finite difference itself.
 import numpy as np
 import pytest
 
+from dbdlab.experiments.validation import (
+    action,
+    adjoint_finite_differences,
+    moment_differences,
+    tiny_adjoint_problem,
+)
 from dbdlab.learn import (
     Dynamics,
-    ExactMoments,
     continuous_adjoint,
     discrete_adjoint,
     integrate,
-    visible_marginal,
 )
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
-
-
-def _true_theta(t):
-    return np.array([-0.4 + 0.3 * np.sin(2 * t), 0.6 - 0.5 * t, 0.2 * np.cos(3 * t)])
-
-
-def _setup(model, n_tp, dt, substeps, seed, cell=0.5, reference_scaling=False):
-    names = tuple(model.theta_names)
-    dyn = Dynamics(names, names, (cell,) * 3, dt, substeps=substeps,
-                   reference_scaling=reference_scaling)
-    theta0 = np.array([0.1, -0.2, 0.3])
-    truth = np.stack([_true_theta(k * dt) for k in range(n_tp)])
-    data = np.stack([visible_marginal(model, th) for th in truth])
-    fields = dyn.new_fields()
-    rng = np.random.default_rng(seed)
-    # non-zero right-hand sides around the region the trajectory visits
-    box = theta0 + rng.uniform(-1.0, 1.0, (400, 3))
-    for f in fields.values():
-        support = f.accumulate(box, np.ones(len(box))).vertices
-        f.set_coefficients(support, rng.normal(0.0, 0.4, (len(support), f.n_types)))
-    return dyn, fields, theta0, ExactMoments(model, data)
-
-
-def _action(dyn, fields, theta0, exact, window):
-    traj = integrate(dyn, fields, theta0, window[1] + 1).timepoints
-    return sum(dyn.dt * exact.kl(traj[k], k) for k in range(window[0], window[1] + 1))
-
-
-def _delta(dyn, fields, theta0, exact, window):
-    traj = integrate(dyn, fields, theta0, window[1] + 1)
-    rows = []
-    for k in range(window[0], window[1] + 1):
-        awake, asleep = exact.moments(traj.timepoints[k], k)
-        rows.append(asleep - awake)
-    return traj, np.array(rows)
 
 
 def _tiny_rbm():
@@ -66,30 +35,13 @@ def _tiny_rbm():
 )
 @pytest.mark.parametrize("reference_scaling", [False, True])
 def test_discrete_adjoint_matches_finite_differences(model, substeps, window, reference_scaling):
-    dyn, fields, theta0, exact = _setup(model, window[1] + 1, 0.05, substeps, seed=1,
-                                        reference_scaling=reference_scaling)
-    traj, delta = _delta(dyn, fields, theta0, exact, window)
-    result = discrete_adjoint(dyn, fields, traj, delta, window[0])
-    checked = 0
-    for name, grad in result.gradients.items():
-        big = np.argsort(-np.abs(grad.values).ravel())[:4]  # entries the action depends on
-        for flat in big:
-            row, typ = np.unravel_index(flat, grad.values.shape)
-            vertex = grad.vertices[row: row + 1]
-            base = fields[name].get_coefficients(vertex)
-            eps = 1e-5 * max(1.0, abs(base[0, typ]))
-            values = []
-            for sign in (1, -1):
-                bumped = base.copy()
-                bumped[0, typ] += sign * eps
-                fields[name].set_coefficients(vertex, bumped)
-                values.append(_action(dyn, fields, theta0, exact, window))
-            fields[name].set_coefficients(vertex, base)
-            fd = (values[0] - values[1]) / (2 * eps)
-            adj = grad.values[row, typ]
-            assert abs(adj - fd) <= 1e-5 * max(abs(fd), 1e-3), (name, adj, fd)
-            checked += 1
-    assert checked == 12
+    # The book's validation chapter shows the same comparison over a range of step sizes.
+    problem = tiny_adjoint_problem(model, window[1] + 1, 0.05, substeps, seed=1,
+                                   reference_scaling=reference_scaling)
+    check = adjoint_finite_differences(problem, window, [1e-5], per_field=4)
+    assert check.finite.shape == (1, 12)  # 4 entries the action depends on, in each of 3 fields
+    assert np.all(check.relative_error <= 1e-5), dict(zip(check.labels, check.relative_error[0],
+                                                          strict=True))
 
 
 def _relative_difference(a, b):
@@ -104,8 +56,8 @@ def _relative_difference(a, b):
 def test_continuous_adjoint_is_the_discrete_one_without_substeps():
     """φ(k) = −λ^{k+1}: for one substep and a window from 0 the papers' scheme is exact."""
     model = FullyVisible1DModel(4)
-    dyn, fields, theta0, exact = _setup(model, 13, 0.05, 1, seed=3)
-    traj, delta = _delta(dyn, fields, theta0, exact, (0, 12))
+    dyn, fields, theta0, exact = tiny_adjoint_problem(model, 13, 0.05, 1, seed=3)
+    traj, delta = moment_differences(dyn, fields, theta0, exact, (0, 12))
     a = discrete_adjoint(dyn, fields, traj, delta, 0).gradients
     b = continuous_adjoint(dyn, fields, traj, delta, 0).gradients
     assert _relative_difference(a, b) < 1e-12
@@ -118,8 +70,8 @@ def test_continuous_adjoint_converges_to_the_discrete_gradient():
     errors = []
     for n in (6, 12, 24, 48):
         dt = t_end / n
-        dyn, fields, theta0, exact = _setup(model, n + 1, dt, 4, seed=3)
-        traj, delta = _delta(dyn, fields, theta0, exact, (0, n))
+        dyn, fields, theta0, exact = tiny_adjoint_problem(model, n + 1, dt, 4, seed=3)
+        traj, delta = moment_differences(dyn, fields, theta0, exact, (0, n))
         errors.append(_relative_difference(
             discrete_adjoint(dyn, fields, traj, delta, 0).gradients,
             continuous_adjoint(dyn, fields, traj, delta, 0).gradients))
@@ -131,8 +83,8 @@ def test_continuous_adjoint_converges_to_the_discrete_gradient():
 
 def test_reference_bug_changes_the_gradient():
     model = FullyVisible1DModel(4)
-    dyn, fields, theta0, exact = _setup(model, 11, 0.05, 1, seed=4)
-    traj, delta = _delta(dyn, fields, theta0, exact, (0, 10))
+    dyn, fields, theta0, exact = tiny_adjoint_problem(model, 11, 0.05, 1, seed=4)
+    traj, delta = moment_differences(dyn, fields, theta0, exact, (0, 10))
     good = continuous_adjoint(dyn, fields, traj, delta, 0).gradients["b"].values
     bug = continuous_adjoint(dyn, fields, traj, delta, 0, reference_bug_field="K")
     assert not np.allclose(good, bug.gradients["b"].values)
@@ -140,15 +92,15 @@ def test_reference_bug_changes_the_gradient():
 
 def test_l2_term_is_part_of_the_action():
     model = FullyVisible1DModel(4)
-    dyn, fields, theta0, exact = _setup(model, 9, 0.05, 1, seed=5)
+    dyn, fields, theta0, exact = tiny_adjoint_problem(model, 9, 0.05, 1, seed=5)
     l2 = {"J": (3.0, 0.2)}
-    traj, delta = _delta(dyn, fields, theta0, exact, (2, 8))
+    traj, delta = moment_differences(dyn, fields, theta0, exact, (2, 8))
     grad = discrete_adjoint(dyn, fields, traj, delta, 2, l2=l2).gradients["b"]
 
-    def action():
+    def regularised_action():
         th = integrate(dyn, fields, theta0, 9).timepoints
         reg = sum(dyn.dt * 3.0 * (th[k, 1] - 0.2) ** 2 for k in range(2, 9))
-        return _action(dyn, fields, theta0, exact, (2, 8)) + reg
+        return action(dyn, fields, theta0, exact, (2, 8)) + reg
 
     row, typ = np.unravel_index(np.argmax(np.abs(grad.values)), grad.values.shape)
     vertex = grad.vertices[row: row + 1]
@@ -159,7 +111,7 @@ def test_l2_term_is_part_of_the_action():
         bumped = base.copy()
         bumped[0, typ] += sign * eps
         fields["b"].set_coefficients(vertex, bumped)
-        vals.append(action())
+        vals.append(regularised_action())
     fields["b"].set_coefficients(vertex, base)
     fd = (vals[0] - vals[1]) / (2 * eps)
     assert abs(grad.values[row, typ] - fd) <= 1e-5 * abs(fd)

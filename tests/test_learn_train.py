@@ -49,7 +49,8 @@ def test_window_schedule_of_the_authors():
     sched = WindowSchedule(length=5, shift_every=2)
     windows = [sched.window(s, 201) for s in range(1, 191)]
     assert windows[:4] == [(0, 5), (0, 5), (1, 6), (1, 6)]
-    assert windows[-1] == (94, 99)  # reference notes §4.6: final window [94, 99]
+    # final window [94, 99]: reproduction notes, repro-annihilation-config
+    assert windows[-1] == (94, 99)
     rossler = WindowSchedule(length=10, shift_every=100)
     assert rossler.window(100, 250) == (0, 10) and rossler.window(101, 250) == (1, 11)
     assert rossler.window(10_000, 250) == (99, 109)  # final window [99, 109]

@@ -1,9 +1,9 @@
 """Tests of dbdlab.models: connectivity, θ naming, energy/moments, enumeration, centering.
 
 References are written from the papers' definitions and never call the implementation: edges
-come from the coordinate rules of reference notes §6 (lower unit i ↔ upper units i + δ with wrap;
-hidden j ↔ visible j, j + 1 on open chains), energies and moments from explicit loops over those
-edges, log Z from explicit loops over states.
+come from the coordinate rules of reproduction notes: repro-architectures (lower unit i ↔ upper
+units i + δ with wrap; hidden j ↔ visible j, j + 1 on open chains), energies and moments from
+explicit loops over those edges, log Z from explicit loops over states.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def one_hot(codes, n_species):
 
 
 def brute_edges(lower_shape, periodic):
-    """(lower, upper) flat index pairs from the coordinate rules of reference notes §6."""
+    """(lower, upper) flat index pairs from the coordinate rules of reproduction notes:
+    repro-architectures."""
     ravel = np.ravel_multi_index
     edges = []
     deltas = list(itertools.product((0, 1), repeat=len(lower_shape)))
@@ -145,7 +146,8 @@ def brute_energy(name, occ, theta):
 
 
 def test_lv_patch_convention():
-    # reference notes §6.3: upper (a, b) sees the lower 2×2 patch {a−1, a} × {b−1, b} (wrapped)
+    # reproduction notes: repro-architectures: upper (a, b) sees the lower 2×2 patch {a−1, a} ×
+    # {b−1, b} (wrapped)
     conn = local_connectivity((5, 4), periodic=True)
     assert conn.upper_shape == (5, 4) and conn.q == 4 and conn.regular
     for a, b in itertools.product(range(5), range(4)):
@@ -156,7 +158,8 @@ def test_lv_patch_convention():
 
 
 def test_annihilation_pairs_convention():
-    # reference notes §6.1: hidden j ↔ visible j, j+1; 999 hidden for 1000 visible
+    # reproduction notes: repro-architectures: hidden j ↔ visible j, j+1; 999 hidden for 1000
+    # visible
     model = annihilation_rbm(1000)
     conn = model.connections[0]
     assert model.layers[1].shape == (999,) and conn.q == 2 and not conn.regular

@@ -179,7 +179,7 @@ def test_open_boundary_displacement_longer_than_lattice_gives_zero():
 
 
 def test_expected_pair_counts_random_placement():
-    """Reference notes §2.3: 100 X and 100 Y uniformly on 40 x 40 periodic sites."""
+    """reproduction notes: repro-moments: 100 X and 100 Y uniformly on 40 x 40 periodic sites."""
     rng = np.random.default_rng(20190521)
     n_samples, n_sites, n_x = 2000, 1600, 100
     rank = np.argsort(rng.random((n_samples, n_sites)), axis=1)

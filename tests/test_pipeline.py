@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -52,7 +53,10 @@ def passing(tmp_path, profiles) -> Path:
             "import json, pathlib\n"
             "pathlib.Path('data').mkdir(exist_ok=True)\n"
             "pathlib.Path('data/seen.json').write_text(json.dumps([profile, n_steps]))\n"
-            "print(profile, n_steps)"
+            "print(profile, n_steps)\n"
+            "import os\n"
+            "print([os.environ.get(k) for k in "
+            "('DBDLAB_PROFILE', 'DBDLAB_NOTEBOOK', 'DBDLAB_PARAMETERS')])"
         ),
     )
 
@@ -86,6 +90,11 @@ def test_parameters_are_injected_and_cwd_is_root(tmp_path, passing, capsys):
     written = pipeline.run_notebooks(profile="paper", cwd=tmp_path, output_dir="book/nb")
     assert written == [tmp_path / "book" / "nb" / f"{STEM}.ipynb"]
     assert "paper 7" in _stdout(written[0])
+    # The kernel was told which run it is (dbdlab.store.provenance records it); the caller's
+    # environment is left as it was.
+    assert f"['paper', '{STEM}', '{{\"n_steps\": 7, \"profile\": \"paper\"}}']" in _stdout(
+        written[0])
+    assert "DBDLAB_NOTEBOOK" not in os.environ
     # The kernel ran in the repository root given as cwd.
     assert json.loads((tmp_path / "data" / "seen.json").read_text()) == ["paper", 7]
     assert passing.read_text() == source_before

@@ -1,8 +1,8 @@
 """Tests of dbdlab.sampling against exact enumeration of tiny models.
 
 Statistical tests compare chain averages of moments with the enumerated expectations, using the
-sample standard error over independent chains and |z| ≤ 4 (DESIGN §7); conditionals are compared
-exactly with conditionals read off the enumerated joint distribution.
+sample standard error over independent chains and |z| ≤ 4 (developer guide: dev-testing);
+conditionals are compared exactly with conditionals read off the enumerated joint distribution.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from dbdlab.backend import gpu_status
+from dbdlab.experiments.validation import sampler_moments, z_scores
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
 from dbdlab.rng import Purpose, derive, stream_key, uniform_array
 from dbdlab.sampling import (
@@ -44,14 +45,6 @@ def case(name):
     return model, np.array(theta), _EXACT[name]
 
 
-def z_scores(samples, expected):
-    """(chain mean − expected) / sample standard error, per column."""
-    samples = np.asarray(samples)
-    se = samples.std(axis=0, ddof=1) / np.sqrt(len(samples))
-    diff = samples.mean(axis=0) - expected
-    return np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.inf))
-
-
 def assert_moments_match(model, layers, exact):
     z = z_scores(model.moments(layers), exact.expected_moments())
     assert np.all(np.abs(z) <= Z_MAX), dict(zip(model.theta_names, np.round(z, 2), strict=True))
@@ -65,7 +58,7 @@ def draw_visible(exact, n, seed):
 
 
 def brute_edges(lower_shape, periodic):
-    """(lower, upper) pairs from the coordinate rules of reference notes §6."""
+    """(lower, upper) pairs from the coordinate rules of reproduction notes: repro-architectures."""
     ravel = np.ravel_multi_index
     deltas = list(itertools.product((0, 1), repeat=len(lower_shape)))
     if periodic:
@@ -140,7 +133,7 @@ def test_sample_layer_walks_the_species_with_one_uniform_per_unit():
     u = uniform_array(np, keys[:, None], np.arange(50))
     for c, i in np.ndindex(6, 50):
         r, expected = u[c, i], 0
-        for alpha in range(3):  # reference notes §4.4: subtract p until negative
+        for alpha in range(3):  # reproduction notes: repro-units: subtract p until negative
             r -= p[c, i, alpha]
             if r < 0:
                 expected = alpha + 1
@@ -161,7 +154,8 @@ def test_random_start_is_uniform_over_empty_and_species():
     for code in range(3):
         k = int((v == code).sum())
         assert abs(k - n / 3) / np.sqrt(n * (1 / 3) * (2 / 3)) <= Z_MAX
-    # given state probabilities (e.g. the Rössler code's unnormalised start, notes §4.5)
+    # given state probabilities (e.g. the Rössler code's unnormalised start, reproduction notes:
+    # repro-rossler-config)
     chains = random_chains(model, 4000, 5, probabilities=[[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]],
                            backend="numpy")
     for code, p in enumerate([0.1, 0.2, 0.7]):
@@ -194,6 +188,15 @@ def test_block_gibbs_from_a_random_start_samples_the_model(name):
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_sampler_check_of_the_validation_chapter(backend):
+    # The book's validation chapter tabulates this check's z-scores.
+    check = sampler_moments(FullyVisible1DModel(8), np.array([0.3, -0.8, 0.6]), 8000, 30,
+                            seed=12, backend=backend)
+    assert len(check.names) == len(check.z) == 3 and np.all(check.se > 0)
+    assert np.all(np.abs(check.z) <= Z_MAX), dict(zip(check.names, check.z, strict=True))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_fully_visible_gibbs_samples_the_model(backend):
     model = FullyVisible1DModel(8)
     theta = np.array([0.3, -0.8, 0.6])
@@ -215,7 +218,8 @@ def test_fully_visible_numba_and_array_sweeps_are_identical():
 @pytest.mark.parametrize("name", ["rbm1d_open", "rbm3d_open"])
 def test_cd1_from_exact_data_reproduces_the_model(name):
     # v ~ p(v), h ~ p(h|v), v' ~ p(v|h): every step keeps the joint distribution; the final
-    # p(h|v') enters the weight moments in place of h (paper A, reference notes §4.6)
+    # p(h|v') enters the weight moments in place of h (paper A, reproduction notes:
+    # repro-annihilation-config)
     model, theta, exact = case(name)
     data = draw_visible(exact, 8000, 14)
     chains = cd_k(model, theta, 1, 15, visible=data, backend="numpy")
@@ -279,7 +283,8 @@ def test_mean_field_steps():
     model, theta, exact = case("dbm2d_periodic")
     chains = random_chains(model, 6, 22, backend="numpy")
     before = [s.copy() for s in chains.layers]
-    # parallel: every layer from the previous state (paper B evaluation, notes §7.1)
+    # parallel: every layer from the previous state (paper B evaluation, reproduction notes:
+    # repro-lv-sampling)
     mean_field_steps(model, theta, chains, parallel=True)
     for l in range(3):
         np.testing.assert_allclose(chains.layers[l], layer_conditionals(model, theta, before, l),

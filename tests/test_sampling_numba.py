@@ -3,7 +3,8 @@
 The kernel is meant to be bit-identical to the NumPy path (same streams, same cumulative
 probabilities), so most tests compare exactly; the strongest check compares every unit's
 cumulative conditional probabilities, as the kernel looks them up, bit for bit with NumPy's.  One
-statistical test compares chain averages with exact enumeration (|z| ≤ 4, DESIGN §7).
+statistical test compares chain averages with exact enumeration (|z| ≤ 4, developer guide:
+dev-testing).
 """
 
 from __future__ import annotations

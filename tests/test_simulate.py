@@ -4,8 +4,8 @@ The checks compare the simulator with results derived independently of its code:
 distributions of unimolecular kinetics, exact moments of lattice random walks, exact encounter
 probabilities, the t^(-1/2) law of 1D annihilation, exact enumeration of the fully visible 1D
 model and exact selection probabilities of the reference's row/plane-biased choices.  Statistical
-tests use fixed seeds and tolerances of 4 standard errors (DESIGN §7); where the standard error
-is known exactly it is used rather than estimated.
+tests use fixed seeds and tolerances of 4 standard errors (developer guide: dev-testing); where the
+standard error is known exactly it is used rather than estimated.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 import scipy.stats as st
 import xarray as xr
 
+from dbdlab.experiments import validation
 from dbdlab.simulate import _numba, _reference, networks, simulate
 from dbdlab.simulate.initial import FullyVisible1D, GivenLattices, RandomCounts
 from dbdlab.simulate.reactions import ReactionNetwork, reaction
@@ -163,10 +164,9 @@ def lone_walker(shape, start, steps, replicas, seed, periodic):
 @pytest.mark.parametrize("shape", [(11,), (7, 9), (5, 6, 7)])
 def test_lone_walker_msd_periodic(shape):
     d, steps, replicas = len(shape), 30, 3000
-    pos = lone_walker(shape, (0,) * d, steps, replicas, seed=22 + d, periodic=True)
-    size = np.array(shape)
-    step = np.diff(pos, axis=1)
-    step = (step + size // 2) % size - size // 2  # minimum image (all axes ≥ 3 sites)
+    # the same check is plotted in the book's validation chapter
+    result = validation.walker_msd(shape, steps, replicas, seed=22 + d)
+    step = result.steps
     # a lone molecule always succeeds: exactly one unit along exactly one axis per step
     assert np.all(np.abs(step).sum(-1) == 1)
     # each of the 2d directions with probability 1/(2d) (steps are iid for a lone walker)
@@ -177,11 +177,9 @@ def test_lone_walker_msd_periodic(shape):
             assert abs(z_binomial(k, n, 1 / (2 * d))) <= Z_MAX, (axis, sign, k, n)
     # MSD(t) = t.  |R_t|² = t + 2 Σ_{i<j} e_i·e_j with E[(e_i·e_j)²] = 1/d and all cross terms
     # uncorrelated, so Var|R_t|² = 2t(t−1)/d exactly.
-    r2 = (np.cumsum(step, axis=1) ** 2).sum(-1)
     for t in (2, 5, 10, 30):
-        msd = r2[:, t - 1].mean()
-        z = (msd - t) / math.sqrt(2 * t * (t - 1) / d / replicas)
-        assert abs(z) <= Z_MAX, f"d={d} t={t}: MSD {msd:.3f} (z={z:.2f})"
+        z = result.z[t - 1]
+        assert abs(z) <= Z_MAX, f"d={d} t={t}: MSD {result.msd[t - 1]:.3f} (z={z:.2f})"
 
 
 def test_walker_at_1d_wall_moves_inward():
@@ -264,8 +262,8 @@ def test_encounter_probability_zero_and_one():
 
 
 def test_annihilation_density_decays_as_inverse_sqrt_t():
-    # One hop per step ⇒ D = 1/2 site²/step, so ρ(t) ≈ (4πt)^{-1/2} (t in steps).
-    # Window t ∈ [100, 1000] on a periodic ring of 4000 sites starting half filled: the
+    # One hop per step ⇒ D = 1/2 site²/step, so ρ(t) ≈ (8πDt)^{-1/2} = (4πt)^{-1/2} (t in
+    # steps).  Window t ∈ [100, 1000] on a periodic ring of 4000 sites starting half filled: the
     # diffusion length √t ≤ 32 ≪ 4000 (no finite-size effect) and ~36 molecules per replica
     # remain at t = 1000.  Finite-time corrections: the exact continuum solution from a random
     # state, ρ0 e^{x²} erfc(x) with x² = 8Dρ0²t = t, has relative correction −1/(2t), i.e. a
@@ -273,24 +271,12 @@ def test_annihilation_density_decays_as_inverse_sqrt_t():
     # (measured with this simulator over 2560 replicas: ρ√(4πt) = 0.997 at t = 100, 1.000 ± 0.003
     # beyond, window slope −0.4986 ± 0.0012).  Hence the allowance of 0.005 on the slope and 0.01
     # on the amplitude, added to 4 standard errors from 16 independent blocks of replicas.
-    size, replicas, blocks = 4000, 128, 16
-    ds = run(networks.annihilation(1.0), (size,), 1001, 1.0, replicas, {"A": size // 2},
-             seed=51, periodic=True, store_lattices=False)
-    rho = ds.counts.sel(species="A").values / size
-    ts = np.unique(np.round(np.geomspace(100, 1000, 12)).astype(int))
-    x = np.log(ts)
-
-    def slope_and_amplitude(r):
-        mean = r.mean(axis=0)[ts]
-        return np.polyfit(x, np.log(mean), 1)[0], np.mean(mean * np.sqrt(4 * np.pi * ts))
-
-    slope, amp = slope_and_amplitude(rho)
-    per_block = np.array([slope_and_amplitude(b) for b in np.split(rho, blocks)])
-    se_slope, se_amp = per_block.std(axis=0, ddof=1) / math.sqrt(blocks)
-    assert abs(slope + 0.5) <= Z_MAX * se_slope + 0.005, (slope, se_slope)
-    assert abs(amp - 1.0) <= Z_MAX * se_amp + 0.01, (amp, se_amp)
+    # The same run is plotted in the book's validation chapter.
+    r = validation.annihilation_decay(size=4000, replicas=128, steps=1001, seed=51, blocks=16)
+    assert abs(r.slope + 0.5) <= Z_MAX * r.se_slope + 0.005, (r.slope, r.se_slope)
+    assert abs(r.amplitude - 1.0) <= Z_MAX * r.se_amplitude + 0.01, (r.amplitude, r.se_amplitude)
     # the test has power: mean-field decay (slope −1) or a wrong D (amplitude ∝ D^{-1/2}) fail
-    assert se_slope < 0.02 and se_amp < 0.02
+    assert r.se_slope < 0.02 and r.se_amplitude < 0.02
 
 
 # ----------------------------------------------------------------------------------------------
@@ -359,7 +345,7 @@ def test_numpy_reference_equals_numba(preset, selection):
 
 
 # ----------------------------------------------------------------------------------------------
-# 6. selection modes (reference notes §1.7)
+# 6. selection modes (reproduction notes: repro-selection)
 # ----------------------------------------------------------------------------------------------
 # End to end: a *full* lattice with no encounter reactions is frozen (every hop hits an occupied
 # site), so the frame after one step shows exactly which molecule reacted.  Given exactly one event
@@ -654,7 +640,7 @@ def test_network_rejects_unknown_species():
 
 
 # ----------------------------------------------------------------------------------------------
-# 9. presets (reference notes §1.8)
+# 9. presets (reproduction notes: repro-networks)
 # ----------------------------------------------------------------------------------------------
 
 

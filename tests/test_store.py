@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -185,9 +186,26 @@ def test_provenance_is_deterministic():
         "python_version",
         "numpy_version",
         "numba_version",
+        "profile",
+        "notebook",
+        "profile_parameters",
     }
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", first["git_commit"])
     assert all(isinstance(v, str) for v in first.values())
+
+
+def test_provenance_records_the_run_set_by_the_pipeline(tmp_path, monkeypatch):
+    for name in ("DBDLAB_PROFILE", "DBDLAB_NOTEBOOK", "DBDLAB_PARAMETERS"):
+        monkeypatch.delenv(name, raising=False)
+    assert (store.provenance()["profile"], store.provenance()["notebook"]) == (
+        "interactive", "interactive")
+    monkeypatch.setenv("DBDLAB_PROFILE", "paper")
+    monkeypatch.setenv("DBDLAB_NOTEBOOK", "01_simulation")
+    monkeypatch.setenv("DBDLAB_PARAMETERS", '{"lv_runs": 100}')
+    path = store.save_dataset(xr.Dataset({"x": ("t", np.arange(3))}), tmp_path / "x.nc")
+    attrs = store.load_dataset(path).attrs
+    assert (attrs["profile"], attrs["notebook"]) == ("paper", "01_simulation")
+    assert json.loads(attrs["profile_parameters"]) == {"lv_runs": 100}
 
 
 def test_data_path_env_var(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Profiles and the papermill runner behind ``dbdlab run`` (DESIGN §6).
+"""Profiles and the papermill runner behind ``dbdlab run`` (developer guide: dev-notebooks).
 
 A *profile* maps each notebook stem to the parameters papermill injects after the notebook's
 cell tagged ``parameters``.  The defaults written in that cell are the ``quick`` profile (small
@@ -12,18 +12,22 @@ executed copies go to ``book/notebooks/``, which is what the book is built from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from dbdlab.experiments.settings import PROFILES
 from dbdlab.store import (
     DATA_DIR_ENV,
+    RUN_NOTEBOOK_ENV,
+    RUN_PARAMETERS_ENV,
+    RUN_PROFILE_ENV,
     find_repo_root,
     remove_stale_temporaries,
     temporary_name,
@@ -44,6 +48,9 @@ NOTEBOOKS: list[str] = [
     "04_rossler",
     "05_lotka_volterra_dbm",
     "06_closure_analysis",
+    # The evidence of the validation chapter: checks against exact results, run by the same
+    # functions as the test suite (dbdlab.experiments.validation); profile-independent.
+    "validation",
 ]
 
 NOTEBOOK_DIR = "notebooks"
@@ -89,7 +96,7 @@ def available_notebooks(root: str | os.PathLike[str]) -> list[str]:
 
 
 def _select(profile: str, notebooks: Iterable[str] | None, root: Path) -> list[str]:
-    """Validate the whole request before anything runs (DESIGN §9)."""
+    """Validate the whole request before anything runs (developer guide: dev-reliability)."""
     if not isinstance(profile, str) or profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
     present = available_notebooks(root)
@@ -168,6 +175,21 @@ def _refresh_source(executed: Path, source: Path) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
 def _execute(
     stem: str,
     profile: str,
@@ -184,14 +206,21 @@ def _execute(
 
     where = f"notebook {stem} (profile {profile})"
     # Progress bars belong to interactive use; in executed book pages they are noise.  The
-    # kernel inherits this process's environment.
+    # kernel inherits this process's environment, which also tells dbdlab.store.save_dataset
+    # which run produced the files the notebook writes (provenance attributes).
     os.environ.setdefault("DBDLAB_PROGRESS", "0")
+    run_env = {
+        RUN_PROFILE_ENV: profile,
+        RUN_NOTEBOOK_ENV: stem,
+        RUN_PARAMETERS_ENV: json.dumps(dict(parameters), sort_keys=True),
+    }
     # papermill rewrites its output after every cell, so it writes a temporary file that is
     # renamed over output_path when the run ends (successfully or with a cell error): a reader
     # never sees a half-written notebook, and an interrupted run keeps the previous one.
     tmp = temporary_name(output_path)
     try:
-        with warnings.catch_warnings():  # the hidden temporary name does not end in .ipynb
+        with _environment(run_env), warnings.catch_warnings():
+            # the hidden temporary name does not end in .ipynb
             warnings.filterwarnings("ignore", "The specified file .* does not end in",
                                     UserWarning)
             papermill.execute_notebook(
@@ -205,6 +234,9 @@ def _execute(
                 cwd=str(cwd),
                 progress_bar=False,
                 log_output=False,
+                # The kernel's own log (e.g. its notice that a local kernel talks over TCP)
+                # would interleave with the one progress line per notebook; errors still show.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         os.replace(tmp, output_path)
     except PapermillExecutionError as exc:

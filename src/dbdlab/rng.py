@@ -23,6 +23,7 @@ __all__ = [
     "stream_key",
     "bits",
     "uniform",
+    "sample_without_replacement",
     "mix64_nb",
     "derive_nb",
     "uniform_nb",
@@ -46,8 +47,11 @@ class Purpose:
     SIMULATE = 1
     INIT = 2
     GIBBS = 3
+    #: data batches of static learning (:func:`dbdlab.learn.static.fit_boltzmann`)
     BATCH = 4
     CHAIN_INIT = 5
+    #: data batches of the dynamic learning (:class:`dbdlab.learn.estimators.LatticeCDEstimator`)
+    TRAIN_BATCH = 6
 
 
 def mix64(z: int) -> int:
@@ -84,6 +88,27 @@ def bits(key: int, counter: int) -> int:
 def uniform(key: int, counter: int) -> float:
     """Uniform double in [0, 1) with 53 random bits."""
     return (bits(key, counter) >> 11) * _INV53
+
+
+def sample_without_replacement(key: int, n: int, k: int) -> np.ndarray:
+    """``k`` distinct indices of ``0 … n−1``, sorted, drawn uniformly from stream ``key``.
+
+    The first ``k`` positions of a Fisher–Yates shuffle of ``0 … n−1``: position ``i`` swaps with
+    ``i + ⌊u_i (n − i)⌋``, ``u_i`` being draw ``i`` of the stream, so every ``k``-subset has the
+    same probability (up to the 53-bit resolution of the uniforms).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` or ``k`` is not an integer with ``0 <= k <= n``.
+    """
+    if int(n) != n or int(k) != k or not 0 <= k <= n:
+        raise ValueError(f"need integers 0 <= k <= n, got n={n!r}, k={k!r}")
+    index = np.arange(int(n))
+    for i in range(int(k)):
+        j = i + int(uniform(key, i) * (n - i))
+        index[i], index[j] = index[j], index[i]
+    return np.sort(index[: int(k)])
 
 
 # --- Numba versions (identical arithmetic on uint64) -------------------------------------------

@@ -1,7 +1,8 @@
 """xarray I/O for ``data/``: provenance attributes, atomic writes, loading with schema checks.
 
 Every result that a notebook saves goes through :func:`save_dataset`, and every result it reads
-back through :func:`load_dataset`, so the conventions of DESIGN §5 live in one place:
+back through :func:`load_dataset`, so the data conventions (developer guide: dev-data) live in one
+place:
 
 * files are netCDF4 (HDF5) written with the ``h5netcdf`` engine, data variables gzip-compressed;
 * a file is written to a temporary name in the target directory, flushed to disk and renamed, so
@@ -54,6 +55,12 @@ __all__ = [
 
 JSON_ATTRS_KEY = "dbdlab_json_attrs"
 DATA_DIR_ENV = "DBDLAB_DATA_DIR"
+# Set by ``dbdlab run`` (dbdlab.pipeline) for the notebook kernel it starts, so that every file a
+# notebook saves records the profile, the notebook and the parameters the profile injected.
+RUN_PROFILE_ENV = "DBDLAB_PROFILE"
+RUN_NOTEBOOK_ENV = "DBDLAB_NOTEBOOK"
+RUN_PARAMETERS_ENV = "DBDLAB_PARAMETERS"
+NOT_RUN_BY_PIPELINE = "interactive"
 ENGINE = "h5netcdf"
 COMPRESSION_LEVEL = 4
 
@@ -115,15 +122,19 @@ def _git_commit() -> str:
 
 
 def provenance() -> dict[str, str]:
-    """Versions and source commit that produced a result.
+    """Versions, source commit and run that produced a result.
 
     Returns
     -------
     dict
         ``dbdlab_version``, ``git_commit`` (``"<sha>"``, ``"<sha>-dirty"`` when tracked files
         differ from the commit, or ``"unknown"`` outside a git checkout of dbdlab),
-        ``python_version``, ``numpy_version`` and ``numba_version``.  There is deliberately no
-        timestamp: reruns must produce identical attributes.
+        ``python_version``, ``numpy_version``, ``numba_version``, and the run: ``profile``,
+        ``notebook`` and ``profile_parameters`` (JSON of the parameters the profile injected
+        over the notebook's ``parameters`` cell), as set by ``dbdlab run`` in the environment
+        variables ``DBDLAB_PROFILE``, ``DBDLAB_NOTEBOOK`` and ``DBDLAB_PARAMETERS``; outside
+        ``dbdlab run`` they are ``"interactive"``, ``"interactive"`` and ``"{}"``.  There is
+        deliberately no timestamp: reruns must produce identical attributes.
     """
     return {
         "dbdlab_version": _package_version("dbdlab"),
@@ -131,6 +142,9 @@ def provenance() -> dict[str, str]:
         "python_version": platform.python_version(),
         "numpy_version": np.__version__,
         "numba_version": _package_version("numba"),
+        "profile": os.environ.get(RUN_PROFILE_ENV, NOT_RUN_BY_PIPELINE),
+        "notebook": os.environ.get(RUN_NOTEBOOK_ENV, NOT_RUN_BY_PIPELINE),
+        "profile_parameters": os.environ.get(RUN_PARAMETERS_ENV, "{}"),
     }
 
 

@@ -4,7 +4,12 @@
 * :mod:`~dbdlab.experiments.datasets` — the papers' training and test sets;
 * :mod:`~dbdlab.experiments.evaluate` — moments of learned models against the data;
 * :mod:`~dbdlab.experiments.analysis` — trajectory analysis (closest replica, self-intersections);
-* :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots.
+* :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots;
+* :mod:`~dbdlab.experiments.rossler` — paper A's Rössler experiment (configuration, wake/sleep
+  estimator, MaxEnt baseline, test sampling).
+* :mod:`~dbdlab.experiments.report` — each chapter's banner and "paper vs this book" table;
+* :mod:`~dbdlab.experiments.validation` — checks against exact results, shared by the tests
+  and the book's validation chapter.
 
 Submodules are imported on demand, so ``import dbdlab.experiments.settings`` stays light.
 """

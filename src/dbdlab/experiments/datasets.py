@@ -1,7 +1,8 @@
 """The papers' training and test sets, built from :func:`dbdlab.simulate.simulate`.
 
 * :func:`lotka_volterra_set` — paper B: 40×40 periodic, dt 1, 500 steps, 100 + 100 initial,
-  conditioned on survival as the authors' set was (extinct runs re-simulated, §1.8, §9.1.11).
+  conditioned on survival as the authors' set was (extinct runs re-simulated, reproduction notes:
+  repro-networks).
 * :func:`rossler_set` — paper A §IV.B: 10×10×10 with walls, dt 0.01, 250 steps, 200 of each.
 * :func:`annihilation_set` — paper A §IV.A: N = 1000 with walls, dt 0.01, 201 steps, p = 0.01,
   initial conditions (b, J, K) uniform in [−1, 1]³, lattices from the fully visible model.
@@ -17,6 +18,9 @@ from .settings import SETTINGS
 
 __all__ = ["lotka_volterra_set", "rossler_set", "annihilation_set", "extinct"]
 
+_LV, _ROSSLER, _ANNIHILATION = (SETTINGS[k] for k in ("lotka_volterra", "rossler",
+                                                      "annihilation"))
+
 
 def extinct(counts: np.ndarray) -> np.ndarray:
     """Replicas in which some species has died out by the last time point.
@@ -26,7 +30,7 @@ def extinct(counts: np.ndarray) -> np.ndarray:
     return (np.asarray(counts)[:, -1, :] == 0).any(axis=1)
 
 
-def lotka_volterra_set(runs: int = 100, steps: int = 500, seed: int = 0, *,
+def lotka_volterra_set(runs: int = _LV["runs"], steps: int = _LV["steps"], seed: int = 0, *,
                        selection: str = "reference", replace_extinct: bool = True,
                        store_lattices: bool = True, backend: str | None = None,
                        progress: bool | None = None, max_batches: int = 20):
@@ -38,14 +42,13 @@ def lotka_volterra_set(runs: int = 100, steps: int = 500, seed: int = 0, *,
     extinct runs).  The dataset keeps the original replica ids, and the attributes
     ``n_simulated`` and ``n_extinct`` say how many runs were simulated and discarded.
     """
-    settings = SETTINGS["lotka_volterra"]
     network = networks.lotka_volterra()
     import xarray as xr
 
     kept, offset, batch = [], 0, runs
     for _ in range(max_batches):
-        ds = simulate(network, settings["shape"], steps, settings["dt"], batch, settings["init"],
-                      seed, periodic=settings["periodic"], selection=selection,
+        ds = simulate(network, _LV["shape"], steps, _LV["dt"], batch, _LV["init"],
+                      seed, periodic=_LV["periodic"], selection=selection,
                       backend=backend, store_lattices=store_lattices, progress=progress,
                       replica_offset=offset)
         offset += batch
@@ -71,19 +74,20 @@ def lotka_volterra_set(runs: int = 100, steps: int = 500, seed: int = 0, *,
     return out
 
 
-def rossler_set(runs: int = 300, steps: int = 250, seed: int = 0, *,
+def rossler_set(runs: int = _ROSSLER["runs"], steps: int = _ROSSLER["steps"], seed: int = 0, *,
                 selection: str = "reference", store_lattices: bool = True,
                 backend: str | None = None, progress: bool | None = None):
     """Rössler training set of paper A (walls; 250 steps as in the authors' code)."""
-    settings = SETTINGS["rossler"]
-    return simulate(networks.rossler(), settings["shape"], steps, settings["dt"], runs,
-                    settings["init"], seed, periodic=settings["periodic"], selection=selection,
+    return simulate(networks.rossler(), _ROSSLER["shape"], steps, _ROSSLER["dt"], runs,
+                    _ROSSLER["init"], seed, periodic=_ROSSLER["periodic"], selection=selection,
                     backend=backend, store_lattices=store_lattices, progress=progress)
 
 
-def annihilation_set(n_ic: int = 50, lattices_per_ic: int = 50, steps: int = 201,
-                     seed: int = 0, *, n_sites: int = 1000, probability: float = 0.01,
-                     init_sweeps: int = 100, replica_offset: int = 0,
+def annihilation_set(n_ic: int = _ANNIHILATION["n_ic"],
+                     lattices_per_ic: int = _ANNIHILATION["lattices_per_ic"],
+                     steps: int = _ANNIHILATION["steps"], seed: int = 0, *,
+                     n_sites: int = _ANNIHILATION["shape"][0], probability: float | None = None,
+                     init_sweeps: int = _ANNIHILATION["init_sweeps"], replica_offset: int = 0,
                      store_lattices: bool = True, backend: str | None = None,
                      progress: bool | None = None):
     """Annihilation set of paper A: ``n_ic`` random (b, J, K) × ``lattices_per_ic`` lattices.
@@ -92,6 +96,8 @@ def annihilation_set(n_ic: int = 50, lattices_per_ic: int = 50, steps: int = 201
     with ``(seed, replica_offset)``, so a test set is obtained with the same seed and a
     ``replica_offset`` beyond the training set (independent lattices and parameters).
     Variables ``ic(replica)``, ``ic_b``, ``ic_J``, ``ic_K`` label each lattice.
+    ``probability`` (the encounter probability ``p_r``) defaults to that of
+    :func:`dbdlab.simulate.networks.annihilation`.
     """
     if n_ic < 1 or lattices_per_ic < 1:
         raise ValueError("n_ic and lattices_per_ic must be >= 1")
@@ -99,8 +105,8 @@ def annihilation_set(n_ic: int = 50, lattices_per_ic: int = 50, steps: int = 201
     params = rng.uniform(-1.0, 1.0, size=(n_ic, 3))
     ic = np.repeat(np.arange(n_ic), lattices_per_ic)
     init = FullyVisible1D(params[ic, 0], params[ic, 1], params[ic, 2], sweeps=init_sweeps, ic=ic)
-    settings = SETTINGS["annihilation"]
-    return simulate(networks.annihilation(probability), (n_sites,), steps, settings["dt"],
+    network = networks.annihilation() if probability is None else networks.annihilation(probability)
+    return simulate(network, (n_sites,), steps, _ANNIHILATION["dt"],
                     n_ic * lattices_per_ic, init, seed, periodic=False, backend=backend,
                     store_lattices=store_lattices, progress=progress,
                     replica_offset=replica_offset)

@@ -1,8 +1,8 @@
 """Evaluating learned dynamics: sample the model along its learned parameter trajectories.
 
-Paper A's test (reference notes §7.3): integrate the learned ``F`` from each initial
-condition, then at every timepoint start chains empty, run a few Gibbs sweeps and measure the
-moments of the visible layer.  All (initial condition, timepoint, chain) combinations run in one
+Paper A's test (reproduction notes: repro-annihilation-test): integrate the learned ``F`` from each
+initial condition, then at every timepoint start chains empty, run a few Gibbs sweeps and measure
+the moments of the visible layer.  All (initial condition, timepoint, chain) combinations run in one
 sampler call with per-chain parameters.
 """
 
@@ -42,7 +42,8 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
 
 
 def chain_moments_1d(v: np.ndarray, orders=(1, 2, 3, 4)) -> np.ndarray:
-    """Paper A's moments m1…m4 (open-chain windows, reference notes §2.2), last axis = order."""
+    """Paper A's moments m1…m4 (open-chain windows, reproduction notes: repro-moments), last axis =
+    order."""
     from ..simulate.observables import chain_moment_1d
 
     v = np.asarray(v).astype(np.int8)
@@ -50,5 +51,6 @@ def chain_moments_1d(v: np.ndarray, orders=(1, 2, 3, 4)) -> np.ndarray:
 
 
 def rmse_over_ics(model_moments: np.ndarray, true_moments: np.ndarray) -> np.ndarray:
-    """``ε(t) = sqrt(mean_IC (m_model − m_true)²)`` (reference notes §7.3); IC axis first."""
+    """``ε(t) = sqrt(mean_IC (m_model − m_true)²)`` (reproduction notes: repro-annihilation-test);
+    IC axis first."""
     return np.sqrt(np.mean((np.asarray(model_moments) - np.asarray(true_moments)) ** 2, axis=0))

@@ -4,11 +4,12 @@ The time-evolution functions of a dynamic Boltzmann distribution, ``dθ_k/dt = F
 (paper A, eq. 27), are parameterised by C1 finite elements (paper A §III B, eq. 34):
 ``F(x) = Σ_l u_l f_l(x)``. The learning algorithm needs three things from this module: the value
 ``F`` (forward Euler solve), the derivative ``∂F/∂x`` with respect to the domain coordinates (the
-``ψ`` terms of the adjoint equations, paper A eq. 31, paper B eqs. 15–17, reference notes §4.2)
-and the derivative ``∂F/∂u`` with respect to the coefficients (the sensitivity, paper A eq. 30,
-reference notes §4.1 step 6). :class:`HermiteField` provides all three, vectorised over points.
+``ψ`` terms of the adjoint equations, paper A eq. 31, paper B eqs. 15–17, reproduction notes:
+repro-adjoint-bug) and the derivative ``∂F/∂u`` with respect to the coefficients (the sensitivity,
+paper A eq. 30, reproduction notes: repro-learning-step). :class:`HermiteField` provides all three,
+vectorised over points.
 
-Grid (reference notes §3.1)
+Grid (reproduction notes: repro-fem)
 ---------------------------
 Dimension ``k`` has a cell size ``Δ_k > 0`` and an origin ``z0_k``; the vertices are
 ``z0 + n·Δ`` for every integer vector ``n`` — the grid is unbounded. A coordinate ``x_k`` lies in
@@ -24,7 +25,7 @@ coefficients 0, so F ≡ 0 far from the data. Reading (:meth:`~HermiteField.valu
 :meth:`~HermiteField.accumulate`, :meth:`~HermiteField.get_coefficients`) never creates a
 vertex; only :meth:`~HermiteField.add` and :meth:`~HermiteField.set_coefficients` do.
 
-Basis (reference notes §3.2–3.3)
+Basis (reproduction notes: repro-fem)
 --------------------------------
 In one dimension a cell has two vertices (local index ``ℓ = 0`` left, ``1`` right) and each
 vertex carries a value DOF (type ``V``) and a derivative DOF (type ``D``). With the cubic
@@ -36,14 +37,14 @@ the d-dimensional basis is the tensor product: a vertex has ``2^d`` coefficients
 vector ``τ ∈ {V, D}^d``, stored at the flat index ``Σ_{k: τ_k = D} 2^(d−1−k)`` (dimension 0 is
 the most significant bit, all-V = 0, all-D = 2^d − 1; :func:`type_index`). The ``2^d`` vertices
 of a cell use the same bit order for their local index ``ℓ ∈ {0,1}^d``, so a cell has ``4^d``
-active basis functions (4096 for the 6-D LV domain, reference notes §3.4)::
+active basis functions (4096 for the 6-D LV domain, reproduction notes: repro-fem-domains)::
 
     F(x) = Σ_ℓ Σ_τ u[n + ℓ, τ] · Π_k b_k(ℓ_k, τ_k; f_k).
 
 Value and all first derivatives are continuous across cell faces because neighbouring cells
 share vertices (C1).
 
-Physical units versus the authors' convention (reference notes §3.3, §9.3 items 1–2)
+Physical units versus the authors' convention (reproduction notes: repro-fem)
 -------------------------------------------------------------------------------------
 ``reference_scaling=False`` (default, *correct*): every DOF means what it says in the physical
 coordinates ``x``. The value DOF is ``F`` at the vertex and the DOF of type ``τ`` is the mixed

@@ -24,8 +24,8 @@ MAX_NDIM = 10
 def hermite_basis(f: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Cubic Hermite polynomials of the cell fraction and their derivatives with respect to it.
 
-    Reference notes §3.2 (Q3 ``basis_func.cpp``); paper A Fig. 1(d). These are the factors of the
-    authors' convention; the physical basis multiplies the D columns by ``Δ``.
+    reproduction notes: repro-fem (Q3 ``basis_func.cpp``); paper A Fig. 1(d). These are the factors
+    of the authors' convention; the physical basis multiplies the D columns by ``Δ``.
 
     Parameters
     ----------
@@ -52,7 +52,7 @@ def hermite_basis(f: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64
 
 
 def type_index(types: str) -> int:
-    """Flat coefficient index of a type vector such as ``"VDV"`` (reference notes §3.3).
+    """Flat coefficient index of a type vector such as ``"VDV"`` (reproduction notes: repro-fem).
 
     Dimension 0 is the most significant bit: ``Σ_{k: types[k] == "D"} 2^(d−1−k)``.
     """

@@ -53,7 +53,7 @@ class CoefficientJacobian(NamedTuple):
     """``∂F(x_p)/∂u`` for a batch of points, restricted to the vertices of each point's cell.
 
     ``∂F(x_p)/∂u[vertices[p, ℓ], τ] = basis[p, ℓ, τ]``; every other coefficient has derivative 0
-    (reference notes §3.3, Q3 ``get_deriv_wrt_coeffs_for_all_surrounding_verts``).
+    (reproduction notes: repro-fem, Q3 ``get_deriv_wrt_coeffs_for_all_surrounding_verts``).
 
     Attributes
     ----------
@@ -74,7 +74,7 @@ class HermiteField:
     """A scalar function on ``R^d`` represented by Q3 C1 finite elements on an unbounded grid.
 
     One instance is one time-evolution function ``F_k(x; u_k)`` of paper A eq. (27)/(34);
-    its coefficients ``u_k`` are created on demand, per vertex (reference notes §3).
+    its coefficients ``u_k`` are created on demand, per vertex (reproduction notes: repro-fem).
 
     Parameters
     ----------
@@ -82,11 +82,12 @@ class HermiteField:
         Cell widths ``Δ_k > 0``; ``d`` (1 to :data:`MAX_NDIM`) is the number of arguments of F.
     origin : array_like, shape ``(d,)``, optional
         Position ``z0`` of vertex ``(0, …, 0)``; zeros by default (annihilation grids,
-        reference notes §3.4). See :meth:`centered_at` for the LV/Rössler choice.
+        reproduction notes: repro-fem-domains). See :meth:`centered_at` for the LV/Rössler choice.
     reference_scaling : bool, default False
         ``False``: derivative DOFs and :meth:`gradient` in physical units (correct).
         ``True``: the authors' convention — derivative DOFs in fraction units and
-        :meth:`gradient` returning ``Δ_k ∂F/∂x_k`` (module docstring; reference notes §9.3).
+        :meth:`gradient` returning ``Δ_k ∂F/∂x_k`` (module docstring; reproduction notes:
+        repro-fem).
 
     Examples
     --------
@@ -145,7 +146,7 @@ class HermiteField:
         """Grid whose origin puts ``point`` at a cell centre: ``z0 = point − Δ/2``.
 
         This is how the authors place the LV and Rössler grids around the initial condition
-        ``θ(0)`` (reference notes §3.4).
+        ``θ(0)`` (reproduction notes: repro-fem-domains).
         """
         sizes = _float_vector(cell_sizes, "cell_sizes")
         centre = _float_vector(point, "point")
@@ -244,7 +245,7 @@ class HermiteField:
     # ------------------------------------------------------------------ grid geometry
 
     def locate(self, points: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Cell index and fraction of each point (reference notes §3.1, module docstring).
+        """Cell index and fraction of each point (reproduction notes: repro-fem, module docstring).
 
         Parameters
         ----------
@@ -303,8 +304,8 @@ class HermiteField:
     def gradient(self, points: ArrayLike) -> NDArray[np.float64]:
         """∂F/∂x_k at each point, shape ``(n, d)`` (the ``∂F/∂θ`` of paper A eq. 31).
 
-        With ``reference_scaling=True`` this is the authors' ``Δ_k ∂F/∂x_k`` (reference notes
-        §3.3, §9.3.1); divide by :attr:`cell_sizes` for the true derivative.
+        With ``reference_scaling=True`` this is the authors' ``Δ_k ∂F/∂x_k`` (reproduction notes:
+        repro-fem); divide by :attr:`cell_sizes` for the true derivative.
         """
         return self._evaluate(points, with_gradient=True)[1]
 
@@ -331,8 +332,8 @@ class HermiteField:
     def coefficient_jacobian(self, points: ArrayLike) -> CoefficientJacobian:
         """∂F(x_p)/∂u for each point, as its cell's vertices and ``4^d`` basis values.
 
-        F is linear in u, so this does not depend on the coefficients (reference notes §3.3);
-        it is what the sensitivity (paper A eq. 30) multiplies by the adjoint. Use
+        F is linear in u, so this does not depend on the coefficients (reproduction notes:
+        repro-fem); it is what the sensitivity (paper A eq. 30) multiplies by the adjoint. Use
         :meth:`accumulate` to sum it over points without materialising ``n·4^d`` numbers.
         """
         cells, fractions = self.locate(points)
@@ -341,10 +342,12 @@ class HermiteField:
         return CoefficientJacobian(vertices, basis.reshape(-1, self._n_types, self._n_types))
 
     def accumulate(self, points: ArrayLike, weights: ArrayLike) -> SparseCoefficients:
-        """``Σ_p w_p ∂F(x_p)/∂u`` per vertex, e.g. the gradient ``g_u`` of reference notes §4.1.
+        """``Σ_p w_p ∂F(x_p)/∂u`` per vertex, e.g. the gradient ``g_u`` of reproduction notes:
+        repro-learning-step.
 
         For the adjoint sensitivity (paper A eq. 30) pass the window's points ``x(k)`` with
-        weights ``−dt·φ(k)`` (or the centered combination of §4.2 b); then
+        weights ``−dt·φ(k)`` (or the centered combination of reproduction notes:
+        repro-centered-adjoint); then
         ``field.add(result, -learning_rate)`` is one SGD step.
 
         Parameters
@@ -409,7 +412,7 @@ class HermiteField:
         """``u[v] += scale · increments.values[v]``, creating vertices as needed.
 
         ``field.add(field.accumulate(points, weights), -lr)`` is the SGD update of reference
-        notes §4.1 step 7. Repeated vertices in ``increments`` are summed.
+        reproduction notes: repro-learning-step. Repeated vertices in ``increments`` are summed.
         """
         if not isinstance(increments, SparseCoefficients):
             raise TypeError(
@@ -477,8 +480,8 @@ class HermiteField:
         """The same function F in the requested convention (a new field).
 
         Derivative coefficients are multiplied by ``Π_{k: τ_k = D} Δ_k`` when going from
-        physical to reference scaling and divided by it the other way (reference notes §9.3.2);
-        values are unchanged. Returns a copy if the convention already matches.
+        physical to reference scaling and divided by it the other way (reproduction notes:
+        repro-fem); values are unchanged. Returns a copy if the convention already matches.
         """
         if not isinstance(reference_scaling, bool | np.bool_):
             raise TypeError(f"reference_scaling must be a bool, got {reference_scaling!r}")

@@ -9,23 +9,31 @@
 * :mod:`~dbdlab.learn.optim` — SGD and Adam, dense (θ) and sparse (:class:`FieldOptimizer`);
 * :mod:`~dbdlab.learn.train` — the optimisation loop: windows, batches, history, checkpoints;
 * :mod:`~dbdlab.learn.static` — static fitting of θ to data (:func:`fit_boltzmann`);
-* :mod:`~dbdlab.learn.maxent` — MaxEnt initial conditions of zero-weight layers (closed form).
+* :mod:`~dbdlab.learn.maxent` — MaxEnt initial conditions of zero-weight layers (closed form);
+* :mod:`~dbdlab.learn.centered` — the centered DBM adjoint (paper B eqs. 15–17) and its
+  wake/sleep estimator;
+* :mod:`~dbdlab.learn.incremental` — forward Euler that re-integrates only what changed.
 """
 
 from .adjoint import AdjointResult, continuous_adjoint, discrete_adjoint, l2_source
+from .centered import CenteredAdjoint, CenteredDBMEstimator
 from .checkpoint import fields_from_dataset, fields_to_dataset
 from .dynamics import Dynamics, Trajectory, integrate
 from .estimators import ExactEstimator, LatticeCDEstimator
 from .exact import ExactMoments, visible_marginal
+from .incremental import IncrementalIntegrator
 from .optim import FieldOptimizer
 from .train import TrainingResult, WindowSchedule, train
 
 __all__ = [
     "AdjointResult",
+    "CenteredAdjoint",
+    "CenteredDBMEstimator",
     "Dynamics",
     "ExactEstimator",
     "ExactMoments",
     "FieldOptimizer",
+    "IncrementalIntegrator",
     "LatticeCDEstimator",
     "TrainingResult",
     "WindowSchedule",

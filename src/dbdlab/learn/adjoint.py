@@ -13,12 +13,13 @@ into ``dS/du`` for every learned right-hand side.  Two rules:
     gradient of the discretised S to rounding, which the finite-difference tests check.
 :func:`continuous_adjoint`
     The papers' continuous adjoint (paper A eqs. 30–31) discretised as in the authors' code
-    (reference notes §4.1 steps 5–6): ``φ(K_e) = 0``, ``φ(k−1) = φ(k) − Δt(Δ_k − ψ_k)`` with
+    (reproduction notes: repro-learning-step): ``φ(K_e) = 0``, ``φ(k−1) = φ(k) − Δt(Δ_k − ψ_k)``
+    with
     ``ψ_k = Σ_l φ_l(k) ∂F_l/∂θ_k``, on the window only, and
     ``dS/du_j = −Δt Σ_{k=τ}^{K_e} φ_j(k) ∂F_j/∂u(x(k))``.  It converges to the same gradient as
     Δt → 0 (for a window starting at 0, tested).  ``reference_bug_field`` reproduces the bug of
-    the authors' library before May 2019 (reference notes §4.2a): ``ψ`` replaced by the
-    unweighted ``∂F_last/∂θ_k`` of one field.
+    the authors' library before May 2019 (reproduction notes: repro-adjoint-bug): ``ψ`` replaced by
+    the unweighted ``∂F_last/∂θ_k`` of one field.
 
 The optional L2 term of paper A eqs. 32–33, ``Σ_k w_k λ_r (θ_k − θ̄)²`` per regularised
 parameter, enters both rules as an extra source ``2 λ_r (θ_k − θ̄)``.
@@ -134,7 +135,7 @@ def continuous_adjoint(dynamics: Dynamics, fields: Mapping[str, HermiteField],
     discrete adjoint (``φ(k) = −λ^{k+1}``); it differs by the window truncation (contributions
     before τ are dropped: the papers' online variant, eq. 41) and, with substeps, by evaluating
     the Jacobian at timepoints only.  ``reference_derivative`` uses the authors' ``∂F/∂x``
-    without the ``1/Δ`` factor (reference notes §3.3, §9.3.1).
+    without the ``1/Δ`` factor (reproduction notes: repro-fem).
     """
     delta, _, n_w = _check(dynamics, trajectory, delta, window_start, None)
     if reference_bug_field is not None and reference_bug_field not in dynamics.learned:

@@ -79,11 +79,15 @@ def settings_differences(saved: Mapping, current: Mapping) -> list[str]:
 
 def save_checkpoint(path: str | Path, step: int, records: list[dict], dynamics: Dynamics,
                     fields: Mapping[str, HermiteField], optimizer,
-                    settings: Mapping | None = None) -> None:
-    """Write fields, optimiser state, history records and the run's ``settings`` (JSON)."""
+                    extra: xr.Dataset | None = None, settings: Mapping | None = None) -> None:
+    """Fields, optimiser state, history records, the run's ``settings`` (JSON) and an optional
+    ``extra`` Dataset (e.g. an estimator's chains and centres) in one atomically written file."""
     from ..store import save_dataset
 
     ds = fields_to_dataset(fields)
+    if extra is not None:
+        ds = ds.merge(extra)
+        ds.attrs.update(extra.attrs)
     if optimizer.kind == "adam":
         ds = ds.merge(fields_to_dataset({n: m for n, (m, _) in optimizer.moments.items()},
                                         "adam_m__"))

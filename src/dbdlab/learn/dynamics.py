@@ -7,7 +7,7 @@ over the domain.  All of it is configuration, so one engine serves the annihilat
 (b, J, K) or (b, W, b′)), Rössler (domain (h_A, h_B, h_C), 10 substeps) and Lotka–Volterra
 (6-D domain) experiments.
 
-Forward Euler with ``S`` substeps per timestep (reference notes §4.1 step 1):
+Forward Euler with ``S`` substeps per timestep (reproduction notes: repro-learning-step):
 ``θ^{n+1} = θ^n + h f(θ^n)``, ``h = Δt/S``, timepoint ``k`` being substep ``n = kS``.  All
 substep states are kept, because the exact discrete adjoint needs the Jacobian at each of them.
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..fem import HermiteField
+from ._integrate_numba import integrate_numba, integrate_reference
 
 __all__ = ["Dynamics", "Trajectory", "integrate"]
 
@@ -33,7 +34,8 @@ class Dynamics:
     names
         All parameter names θ, in the model's order.
     domain
-        Names of the domain coordinates ``x`` of every F (paper A eq. 27; reference notes §3.4).
+        Names of the domain coordinates ``x`` of every F (paper A eq. 27; reproduction notes:
+        repro-fem-domains).
     learned
         Names of the parameters with a learned right-hand side (default: all).
     cell_sizes
@@ -134,10 +136,12 @@ class Trajectory:
 
 
 def integrate(dynamics: Dynamics, fields: Mapping[str, HermiteField], theta0: Sequence[float],
-              n_timepoints: int) -> Trajectory:
+              n_timepoints: int, *, reference: bool = False) -> Trajectory:
     """Solve ``dθ/dt = F(x; u)`` by explicit Euler from ``θ(0) = theta0`` (paper A eq. 27).
 
-    Returns the states at every substep up to timepoint ``n_timepoints − 1``.
+    Returns the states at every substep up to timepoint ``n_timepoints − 1``.  The solve runs in
+    one Numba kernel (:mod:`dbdlab.learn._integrate_numba`), bit-identical to the readable
+    per-substep NumPy loop that ``reference=True`` selects.
     """
     dynamics.check_fields(fields)
     theta0 = np.asarray(theta0, dtype=float)
@@ -149,11 +153,7 @@ def integrate(dynamics: Dynamics, fields: Mapping[str, HermiteField], theta0: Se
     n_sub = (int(n_timepoints) - 1) * dynamics.substeps
     theta = np.empty((n_sub + 1, theta0.size))
     theta[0] = theta0
-    h = dynamics.h
-    ordered = [fields[name] for name in dynamics.learned]
-    for n in range(n_sub):
-        x = theta[n, dynamics.domain_index][None, :]
-        theta[n + 1] = theta[n]
-        for index, field_ in zip(dynamics.learned_index, ordered, strict=True):
-            theta[n + 1, index] += h * field_.value(x)[0]
+    solve = integrate_reference if reference else integrate_numba
+    solve(theta, dynamics.h, dynamics.domain_index, dynamics.learned_index,
+          [fields[name] for name in dynamics.learned])
     return Trajectory(theta, dynamics.substeps)

@@ -7,15 +7,57 @@ inside, so a different experiment (CD from data or from a random start, hidden p
 binary samples, centered moments) is a different estimator, not a different trainer.
 
 Randomness is keyed by ``(seed, step, ic)``: the batch of data lattices (the same for every
-timepoint of a step, reference notes §4.1 step 2) and the chains' streams, so a resumed run
+timepoint of a step, reproduction notes: repro-learning-step; counter-based stream
+``stream_key(seed, Purpose.TRAIN_BATCH, step, ic)``) and the chains' streams, so a resumed run
 repeats an uninterrupted one exactly.
+
+:func:`wake_layers` is the data ("awake") phase shared with static learning
+(:func:`dbdlab.learn.static.fit_boltzmann`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LatticeCDEstimator", "ExactEstimator"]
+from ..rng import Purpose, sample_without_replacement, stream_key
+
+__all__ = ["LatticeCDEstimator", "ExactEstimator", "wake_layers"]
+
+
+def wake_layers(model, theta: np.ndarray, visible: np.ndarray, seed: int, chain_ids: np.ndarray,
+                k: int, backend: str | None) -> list:
+    """Data ("awake") phase: the visible layer clamped to ``visible``, one chain per lattice.
+
+    Hidden layers: none for a one-layer model; ``p(h|v)`` for an RBM, where it factorises (paper
+    A's wake phase); for deeper models ``k`` sweeps of the hidden layers with the data clamped,
+    then one mean-field step of the hidden layers (their probabilities).
+
+    Parameters
+    ----------
+    model, theta
+        The model and its parameters, ``(n_theta,)`` or one row per chain.
+    visible
+        Data lattices, one per chain.
+    seed, chain_ids, k, backend
+        Streams of the deep models' chains, sweeps, array backend.
+    """
+    from ..sampling import (
+        data_chains,
+        default_order,
+        gibbs_sweeps,
+        hidden_probabilities,
+        mean_field_steps,
+    )
+
+    if model.n_layers == 1:
+        return [visible]
+    if model.n_layers == 2:
+        return [visible, hidden_probabilities(model, theta, visible)]
+    chains = data_chains(model, visible, seed, clamp=True, chain_ids=chain_ids, backend=backend)
+    gibbs_sweeps(model, theta, chains, k)
+    hidden_only = (True,) + (False,) * (model.n_layers - 1)
+    mean_field_steps(model, theta, chains, 1, order=default_order(model, hidden_only))
+    return chains.layers
 
 
 class LatticeCDEstimator:
@@ -27,7 +69,8 @@ class LatticeCDEstimator:
         A :class:`~dbdlab.models.FullyVisible1DModel` (awake = data moments; asleep = k
         three-class sweeps from the data, binary) or a two-layer
         :class:`~dbdlab.models.BoltzmannMachine` (awake = data with hidden probabilities
-        ``p(h|v)``; asleep = CD-k with final hidden probabilities, reference notes §4.6).
+        ``p(h|v)``; asleep = CD-k with final hidden probabilities, reproduction notes:
+        repro-annihilation-config).
     lattices
         Visible data, int8 ``(n_ic, n_lattices, n_timepoints, N)``.
     batch
@@ -62,11 +105,11 @@ class LatticeCDEstimator:
     def __call__(self, theta: np.ndarray, timepoints: np.ndarray, ic: int,
                  step: int) -> tuple[np.ndarray, np.ndarray]:
         from ..backend import to_numpy
-        from ..models import BoltzmannMachine
-        from ..sampling import cd_k, hidden_probabilities
+        from ..sampling import cd_k
 
-        rng = np.random.default_rng([self.seed, int(step), int(ic)])
-        rows = np.sort(rng.choice(self.lattices.shape[1], self.batch, replace=False))
+        rows = sample_without_replacement(
+            stream_key(self.seed, Purpose.TRAIN_BATCH, int(step), int(ic)),
+            self.lattices.shape[1], self.batch)
         n_w = len(timepoints)
         # all timepoints of the window in one sampler call: chain c·batch + b has θ(t_c)
         data = self.lattices[ic][rows][:, timepoints].transpose(1, 0, 2).reshape(
@@ -74,10 +117,8 @@ class LatticeCDEstimator:
         per_chain = np.repeat(np.asarray(theta, dtype=float), self.batch, axis=0)
         ids = (int(step) * self.lattices.shape[0] + int(ic)) * per_chain.shape[0] + \
             np.arange(per_chain.shape[0])
-        if isinstance(self.model, BoltzmannMachine):
-            awake_layers = [data, hidden_probabilities(self.model, per_chain, data)]
-        else:
-            awake_layers = [data]
+        awake_layers = wake_layers(self.model, per_chain, data, self.seed, ids, self.k,
+                                   self.backend)
         if self.cd_start == "data":
             chains = cd_k(self.model, per_chain, self.k, self.seed, visible=data, chain_ids=ids,
                           backend=self.backend)

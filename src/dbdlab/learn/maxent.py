@@ -8,8 +8,10 @@ number of particles of species α on ``N`` units is (paper A eq. 46)
 so the MaxEnt biases that reproduce given counts are
 ``a_α = ln(ρ_α / (1 − Σ_β ρ_β))`` with densities ``ρ_α = μ_α / N``.  Examples: the Lotka–Volterra
 visible biases for 100 + 100 particles on 1600 sites, ``a = ln(1/14) = −2.639`` (the authors use
-−2.63, reference notes §5.2); the Rössler visible biases for 200 of each species on 1000 sites,
-``a = −ln 2``, and the hidden bias ``ln(1/7) = −1.95`` for ≈100 per species (§5.3).
+−2.63, reproduction notes: repro-maxent); the Rössler visible biases for 200 of each species on 1000
+sites,
+``a = −ln 2``, and the hidden bias ``ln(1/7) = −1.95`` for ≈100 per species (reproduction notes:
+repro-maxent).
 """
 
 from __future__ import annotations

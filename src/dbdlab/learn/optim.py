@@ -26,7 +26,8 @@ __all__ = ["SGD", "Adam", "FieldOptimizer", "make_optimizer"]
 
 @dataclass
 class SGD:
-    """Plain gradient descent ``θ ← θ − λ g`` (the authors' only solver, reference notes §4.1)."""
+    """Plain gradient descent ``θ ← θ − λ g`` (the authors' only solver, reproduction notes:
+    repro-learning-step)."""
 
     lr: float | np.ndarray
 

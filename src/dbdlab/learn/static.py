@@ -11,32 +11,12 @@ import json
 
 import numpy as np
 
+from ..rng import Purpose, sample_without_replacement, stream_key
+from .estimators import wake_layers
+
 __all__ = ["fit_boltzmann"]
 
 _SLEEP_MODES = ("cd", "pcd")
-
-
-def _awake_layers(model, theta: np.ndarray, visible: np.ndarray, seed: int, ids: np.ndarray,
-                  k: int, backend: str | None) -> list:
-    """Data phase: the visible layer clamped to data, hidden layers as probabilities."""
-    from ..models import BoltzmannMachine
-    from ..sampling import (
-        data_chains,
-        default_order,
-        gibbs_sweeps,
-        hidden_probabilities,
-        mean_field_steps,
-    )
-
-    if not isinstance(model, BoltzmannMachine):
-        return [visible]
-    if model.n_layers == 2:  # p(h|v) factorises (paper A's wake phase)
-        return [visible, hidden_probabilities(model, theta, visible)]
-    chains = data_chains(model, visible, seed, clamp=True, chain_ids=ids, backend=backend)
-    gibbs_sweeps(model, theta, chains, k)
-    hidden_only = (True,) + (False,) * (model.n_layers - 1)
-    mean_field_steps(model, theta, chains, 1, order=default_order(model, hidden_only))
-    return chains.layers
 
 
 def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | None = None,
@@ -47,12 +27,13 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
                   backend: str | None = None, progress: bool | None = None):
     """Static Boltzmann-machine learning by moment matching (MaxEnt fit to data).
 
-    Each step draws ``batch`` data lattices without replacement, estimates the data ("awake") and
-    model ("asleep") moments and moves θ along the log-likelihood gradient
-    ``M_awake − M_asleep`` (totals over units, reference notes §5.1); the result is the average
-    of θ over the last ``average_last`` steps, as in the authors' code.  With ``groups``, one
-    independent θ is fitted per group of lattices (e.g. per initial condition), all groups in the
-    same sampler calls (per-chain parameters).
+    Each step draws ``batch`` data lattices per group without replacement (counter-based stream
+    ``stream_key(seed, Purpose.BATCH, step, group)``), estimates the data ("awake",
+    :func:`~dbdlab.learn.estimators.wake_layers`) and model ("asleep") moments and moves θ along
+    the log-likelihood gradient ``M_awake − M_asleep`` (totals over units, reproduction notes:
+    repro-maxent-fit); the result is the average of θ over the last ``average_last`` steps, as in
+    the authors' code.  With ``groups``, one independent θ is fitted per group of lattices (e.g.
+    per initial condition), all groups in the same sampler calls (per-chain parameters).
 
     Parameters
     ----------
@@ -96,15 +77,15 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     import xarray as xr
 
     from ..backend import progress_enabled
-    from ..models import BoltzmannMachine, FullyVisible1DModel
+    from ..models import Model
     from ..models.centering import bias_shift
     from ..models.moments import mean_activations, slide_centers
     from ..sampling import cd_k, gibbs_sweeps, random_chains
     from .optim import make_optimizer
 
-    if not isinstance(model, (BoltzmannMachine, FullyVisible1DModel)):
-        raise TypeError(f"model must be a BoltzmannMachine or FullyVisible1DModel, got "
-                        f"{type(model).__name__}")
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a dbdlab.models.Model (e.g. a BoltzmannMachine or "
+                        f"FullyVisible1DModel), got {type(model).__name__}")
     data = np.asarray(data)
     if data.ndim < 2 or data.dtype.kind not in "iu":
         raise ValueError(f"data must be integer lattices (n_data, units…), got shape "
@@ -139,8 +120,9 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
         raise ValueError(f"sleep must be one of {_SLEEP_MODES}, got {sleep!r}")
     if sleep == "pcd" and not n_sleep_chains:
         raise ValueError("sleep='pcd' needs n_sleep_chains")
-    if centered and not isinstance(model, BoltzmannMachine):
-        raise ValueError("centered learning needs a layered BoltzmannMachine")
+    if centered and not hasattr(model, "connections"):
+        raise ValueError("centered learning needs a layered BoltzmannMachine (a model with "
+                         "connections between layers)")
     if not 1 <= average_last <= steps:
         raise ValueError(f"average_last must be in 1…steps ({steps}), got {average_last}")
     opt = make_optimizer(optimizer, lr)
@@ -149,8 +131,10 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     per_chain = np.repeat(np.arange(n_groups), batch)  # group of every awake/CD chain
 
     def batch_rows(step: int) -> np.ndarray:
-        rng = np.random.default_rng([int(seed), step])
-        return np.concatenate([np.sort(rng.choice(m, batch, replace=False)) for m in members])
+        return np.concatenate([
+            m[sample_without_replacement(stream_key(int(seed), Purpose.BATCH, step, g), len(m),
+                                         batch)]
+            for g, m in enumerate(members)])
 
     def group_mean(values) -> np.ndarray:
         values = np.asarray(_to_host(values))
@@ -158,7 +142,7 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
 
     centers = None
     if centered:
-        first = _awake_layers(model, theta[per_chain], data[batch_rows(steps)], wake_seed,
+        first = wake_layers(model, theta[per_chain], data[batch_rows(steps)], wake_seed,
                               np.arange(per_chain.size), k, backend)
         centers = group_mean(mean_activations(model, first))
     persistent = None
@@ -176,7 +160,7 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     for step in iterator:
         rows = batch_rows(step)
         ids = step * per_chain.size + np.arange(per_chain.size)
-        awake_layers = _awake_layers(model, theta[per_chain], data[rows], wake_seed, ids, k,
+        awake_layers = wake_layers(model, theta[per_chain], data[rows], wake_seed, ids, k,
                                      backend)
         if persistent is None:
             asleep_layers = cd_k(model, theta[per_chain], k, sleep_seed, visible=data[rows],

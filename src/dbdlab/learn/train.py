@@ -1,6 +1,6 @@
 """The optimisation loop of Algorithm 1 (paper A): windows, initial conditions, updates, history.
 
-One optimisation step ``s`` (reference notes §4.1):
+One optimisation step ``s`` (reproduction notes: repro-learning-step):
 
 1. the window ``[τ, τ + n_w]`` of the step (:class:`WindowSchedule`);
 2. for every initial condition (in order): forward Euler from its θ(0) to ``τ + n_w``, wake and
@@ -144,7 +144,8 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
           optimizer: FieldOptimizer | None = None, adjoint: str | AdjointRule = "discrete",
           ic_update: str = "sequential", l2: Mapping[str, tuple[float, float]] | None = None,
           reference_bug_field: str | None = None, checkpoint: str | Path | None = None,
-          checkpoint_every: int = 0, progress: bool | None = None) -> TrainingResult:
+          checkpoint_every: int = 0, progress: bool | None = None,
+          integrator: Callable | None = None) -> TrainingResult:
     """Learn the right-hand sides ``F`` by Algorithm 1 (module docstring).
 
     Parameters
@@ -173,9 +174,13 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
         L2 terms (paper A eqs. 32–33) and the authors' adjoint bug (continuous adjoint only).
     checkpoint, checkpoint_every
         Write a checkpoint every ``checkpoint_every`` steps (and at the end) to this file, and
-        resume from it if it exists.
+        resume from it if it exists.  An estimator with state (per-timepoint chains, centres)
+        provides ``state_dataset()`` and ``load_state(ds)``, which the checkpoint includes.
     progress
         Progress bar (default on, except in CI).
+    integrator
+        Forward solver with the signature of :func:`~dbdlab.learn.integrate` (default), e.g.
+        :class:`~dbdlab.learn.IncrementalIntegrator`, which re-integrates only what changed.
     """
     import xarray as xr
 
@@ -198,20 +203,27 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
         raise ValueError(f"steps must be a positive integer, got {steps}")
     window.window(int(steps), n_timepoints)  # fails early if the window cannot fit
     optimizer = optimizer or FieldOptimizer()
+    integrator = integrator or integrate
+    stateful = hasattr(estimator, "state_dataset") and hasattr(estimator, "load_state")
     records: list[dict] = []
     first = 1
     settings = _settings(ics, estimator, window, n_timepoints, optimizer, adjoint, ic_update, l2,
                          reference_bug_field)
+    settings["integrator"] = _describe(integrator)
     if checkpoint is not None and Path(checkpoint).exists():
         first, records = load_checkpoint(checkpoint, dynamics, fields, optimizer, settings)
         if first > steps:
             raise ValueError(f"checkpoint {checkpoint} is at step {first}, beyond steps={steps}; "
                              f"pass steps >= {first} or another checkpoint path")
         first += 1
+        if stateful:
+            from ..store import load_dataset
+
+            estimator.load_state(load_dataset(checkpoint))
 
     def solve(ic: int, tau: int, end: int):
         try:
-            traj = integrate(dynamics, fields, ics[ic], end + 1)
+            traj = integrator(dynamics, fields, ics[ic], end + 1)
         except ValueError as exc:  # e.g. θ(t) ran off the grid after a huge update
             raise ValueError(f"training stopped at step {step}, initial condition {ic}: "
                              f"{exc}") from exc
@@ -257,7 +269,8 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
                         "seconds": time.perf_counter() - start})
         if checkpoint is not None and checkpoint_every and (step % checkpoint_every == 0 or
                                                             step == steps):
-            save_checkpoint(checkpoint, step, records, dynamics, fields, optimizer, settings)
+            save_checkpoint(checkpoint, step, records, dynamics, fields, optimizer,
+                            estimator.state_dataset() if stateful else None, settings)
 
     n_w = window.length + 1
     history = xr.Dataset(

@@ -3,6 +3,7 @@
 * :class:`BoltzmannMachine` — layered multinomial model (paper B eq. 4), any number of 1D/2D/3D
   layers with local periodic or open connectivity; :class:`Layer`, :class:`LocalConnectivity`.
 * :class:`FullyVisible1DModel` — the (b, J, K) chain of paper A eq. 37.
+* :class:`Model` — the protocol both implement (:mod:`~dbdlab.models.protocol`).
 * :mod:`~dbdlab.models.moments` — moments (uncentered and centered), energy, centers.
 * :mod:`~dbdlab.models.centering` — centered parameterisation (paper B eqs. 7–8).
 * :mod:`~dbdlab.models.enumeration` — exact enumeration of tiny models.
@@ -23,6 +24,7 @@ from .enumeration import ExactDistribution, exact_distribution
 from .fully_visible import FullyVisible1DModel
 from .layers import Layer
 from .moments import energy, layer_occupations, mean_activations, moments, slide_centers
+from .protocol import Model
 
 __all__ = [
     "BoltzmannMachine",
@@ -30,6 +32,7 @@ __all__ = [
     "FullyVisible1DModel",
     "Layer",
     "LocalConnectivity",
+    "Model",
     "annihilation_rbm",
     "bias_shift",
     "centered_energy",

@@ -20,8 +20,8 @@ Example: :func:`~dbdlab.models.architectures.lotka_volterra_dbm` has
 ``θ = (hX, hY, bX1, bY1, bX2, bY2, wXX1, wYY1, wX1X2, wY1Y2)``.  A θ array has these entries in
 its **last** axis; a leading axis (one θ per chain) is allowed wherever chains are batched.
 
-Moments are totals over units / edges, not means (reference notes §2.5, §9.3.3), so that the
-energy is ``E(s) = −θ · M(s)`` (:mod:`dbdlab.models.moments`).
+Moments are totals over units / edges, not means (reproduction notes: repro-model-moments), so that
+the energy is ``E(s) = −θ · M(s)`` (:mod:`dbdlab.models.moments`).
 """
 
 from __future__ import annotations

@@ -6,13 +6,13 @@ repeat=ndim)``, i.e. the binary digits of ``k`` with axis 0 most significant):
 
 * **periodic** (upper shape = lower shape): upper ``u`` sees lower ``(u − δ) mod L``; equivalently
   lower ``i`` sees upper ``(i + δ) mod L`` — the convention of the LV and Rössler code (reference
-  notes §6.2–6.3: unit ``(i, j)`` of layer ``l`` ↔ units ``(i+δ1, j+δ2)`` of layer ``l+1``, so
-  upper ``(a, b)`` sees the lower patch ``{a−1, a} × {b−1, b}``).  Every unit has ``q = P``
-  connections in both directions.
+  reproduction notes: repro-architectures: unit ``(i, j)`` of layer ``l`` ↔ units ``(i+δ1, j+δ2)``
+  of layer ``l+1``, so upper ``(a, b)`` sees the lower patch ``{a−1, a} × {b−1, b}``).  Every unit
+  has ``q = P`` connections in both directions.
 * **open** (upper shape = lower shape − 1 per axis): upper ``u`` sees lower ``u + δ``, no wrap —
-  the annihilation RBM (reference notes §6.1: hidden ``j`` ↔ visible ``j, j+1``; 999 hidden for
-  1000 visible).  Upper units have ``P`` connections, lower units ``P`` inside and fewer at the
-  borders (1D: 1 at each end).
+  the annihilation RBM (reproduction notes: repro-architectures: hidden ``j`` ↔ visible ``j, j+1``;
+  999 hidden for 1000 visible).  Upper units have ``P`` connections, lower units ``P`` inside and
+  fewer at the borders (1D: 1 at each end).
 
 Index tables (``int64``, NumPy; device copies are made by the users of the tables):
 

@@ -2,9 +2,10 @@
 
 ``P(v) ∝ exp(b Σ_i v_i + J Σ_{i=1}^{N−1} v_i v_{i+1} + K Σ_{i=1}^{N−2} v_i v_{i+1} v_{i+2})`` on an
 open chain of ``N`` binary sites holding one species (empty or occupied), the visible model of the
-annihilation experiments and the distribution of their initial lattices (reference notes §1.6,
-§2.5, §6.1).  θ = ``(b, J, K)``; moments ``m_b = Σ v``, ``m_J = Σ v_i v_{i+1}``,
-``m_K = Σ v_i v_{i+1} v_{i+2}`` (totals, open ends), energy ``E = −θ·M``.
+annihilation experiments and the distribution of their initial lattices (reproduction notes:
+repro-initial, repro-model-moments, repro-architectures).  θ = ``(b, J, K)``; moments
+``m_b = Σ v``, ``m_J = Σ v_i v_{i+1}``, ``m_K = Σ v_i v_{i+1} v_{i+2}`` (totals, open ends),
+energy ``E = −θ·M``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class FullyVisible1DModel(NamedParameters):
         return occupation(flat_state(v, self.layers[0], "v"), 1)[..., 0]
 
     def moments(self, v: Array | Sequence[Array]) -> Array:
-        """``(m_b, m_J, m_K)`` per chain, shape ``(chains, 3)`` (reference notes §2.5)."""
+        """``(m_b, m_J, m_K)`` per chain, shape ``(chains, 3)`` (reproduction notes:
+        repro-model-moments)."""
         s = self._occupied(v)
         xp = array_module(s)
         pair = s[:, :-1] * s[:, 1:]
@@ -90,7 +92,7 @@ class FullyVisible1DModel(NamedParameters):
         """``log p(v_i = 1 | rest) − log p(v_i = 0 | rest)`` for every site, ``(chains, N)``.
 
         ``b + J(v_{i−1} + v_{i+1}) + K(v_{i−2}v_{i−1} + v_{i−1}v_{i+1} + v_{i+1}v_{i+2})`` with
-        sites outside the chain counted as empty (reference notes §1.6).
+        sites outside the chain counted as empty (reproduction notes: repro-initial).
         """
         s = self._occupied(v)
         xp = array_module(s)

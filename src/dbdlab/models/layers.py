@@ -3,7 +3,7 @@
 A unit of a layer is empty or holds exactly one species of the layer (single occupancy, paper B
 §III.A).  Units are numbered in C order of the lattice shape; species are numbered in
 registration order, code ``k`` (1-based) meaning species ``species[k-1]`` and code 0 empty — the
-same convention as the simulator's lattices (DESIGN §5).
+same convention as the simulator's lattices (developer guide: dev-data).
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ class Layer:
         Units per axis, e.g. ``(40, 40)``.
     species
         Species names in registration order (the order in which binary sampling walks them,
-        reference notes §4.4).  Names must be unique within the whole model, because parameter
-        names are built from them (hidden species carry their layer index: ``X1``, ``Y1``…).
+        reproduction notes: repro-units).  Names must be unique within the whole model, because
+        parameter names are built from them (hidden species carry their layer index: ``X1``,
+        ``Y1``…).
     """
 
     shape: tuple[int, ...]

@@ -1,4 +1,5 @@
-"""Moments ("M" of reference notes §2.5) and energy of layered Boltzmann machines.
+"""Moments ("M" of reproduction notes: repro-model-moments) and energy of layered Boltzmann
+machines.
 
 For one chain, in θ order (:mod:`dbdlab.models.boltzmann`):
 
@@ -7,9 +8,10 @@ For one chain, in θ order (:mod:`dbdlab.models.boltzmann`):
   (uncentered), or ``Σ_{(i,j)} (s_iα − μ_α)(s_jβ − μ_β)`` (centered, paper B eq. 9).
 
 Bias moments are never centered: the dynamic code keeps them uncentered and moves the
-correction into the adjoint (reference notes §2.5 and §4.2b).  All are totals over units/edges.
-States are binary codes or probabilities (see :mod:`dbdlab.models.states`), batched over
-chains; the result has shape ``(chains, n_theta)`` and lives on the input's array module.
+correction into the adjoint (reproduction notes: repro-model-moments and reproduction notes:
+repro-centered-adjoint).  All are totals over units/edges. States are binary codes or probabilities
+(see :mod:`dbdlab.models.states`), batched over chains; the result has shape ``(chains, n_theta)``
+and lives on the input's array module.
 """
 
 from __future__ import annotations

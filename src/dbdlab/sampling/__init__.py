@@ -20,7 +20,7 @@ from .conditionals import (
     sample_layer,
     sample_layer_given_neighbours,
 )
-from .fully_visible import fully_visible_sweeps, gibbs_sweeps_xp
+from .fully_visible import fully_visible_sweeps, three_class_sweeps_xp
 from .gibbs import cd_k, default_order, gibbs_sweeps, hidden_probabilities, mean_field_steps
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
     "empty_chains",
     "fully_visible_sweeps",
     "gibbs_sweeps",
-    "gibbs_sweeps_xp",
+    "three_class_sweeps_xp",
     "hidden_probabilities",
     "layer_activations",
     "layer_conditionals",

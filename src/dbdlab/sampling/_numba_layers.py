@@ -32,7 +32,7 @@ probability layers (mean field, ``p(h|v)``), and models whose pattern tables wou
 (:data:`MAX_TABLE_ENTRIES`), are left to the NumPy path by :func:`run_sweeps` returning ``False``.
 Per-chain parameters ``(n_chains, n_theta)`` are supported (one table per chain).
 
-Kernel design (DESIGN §8)
+Kernel design (developer guide: dev-performance)
 -------------------------
 * one parallel region per call, ``prange`` over chains; a chain runs all its sweeps in one thread
   (a layer's units read only the adjacent layers, and layers of one group are non-adjacent, so
@@ -355,7 +355,7 @@ def _needed(model: BoltzmannMachine, sequence: Sequence[int]) -> set[int]:
 def applies(model: BoltzmannMachine, layers: Sequence[Array], sequence: Sequence[int],
             n_theta_rows: int = 1) -> bool:
     """Whether the kernel can update ``sequence`` of ``layers`` (see "Coverage and fallback")."""
-    if not isinstance(model, BoltzmannMachine):
+    if not hasattr(model, "connections"):  # models without inter-layer connectivity
         return False
     layout = _layout(model)
     return (layout.supported

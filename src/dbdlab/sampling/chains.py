@@ -16,11 +16,11 @@ Data layout (what kernels read and write)
 ``chains.sweep`` = number of the next sweep.  Arrays live on the backend's array module
 (NumPy for ``"numpy"`` and ``"numba"``, CuPy for ``"cupy"``).
 
-Initial states (reference notes §4.3): ``"random"`` draws every unit uniformly over
+Initial states (reproduction notes: repro-lv-config): ``"random"`` draws every unit uniformly over
 {empty, species…} — unit ``i`` of layer ``l`` uses draw ``i`` of
 ``derive(stream_key(seed, Purpose.CHAIN_INIT, chain_id), l)`` — or from given state
-probabilities (e.g. the Rössler code's unnormalised start, reference notes §4.5); ``"empty"``
-leaves every unit empty.
+probabilities (e.g. the Rössler code's unnormalised start, reproduction notes:
+repro-rossler-config); ``"empty"`` leaves every unit empty.
 
 Key scheme of the layered samplers: chain ``c`` owns the stream
 ``stream_key(seed, Purpose.GIBBS, chain_id[c])``; the uniform of unit ``i`` of layer ``l`` in
@@ -186,7 +186,8 @@ def _free_chains(model: Any, n_chains: int, seed: int, start: str, probabilities
 def random_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None,
                   probabilities: Sequence[Any] | None = None,
                   backend: str | None = None) -> Chains:
-    """Free chains with every layer in a random binary state (sleep phase start, §4.3).
+    """Free chains with every layer in a random binary state (sleep phase start, reproduction notes:
+    repro-lv-config).
 
     Parameters
     ----------
@@ -208,7 +209,8 @@ def random_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None
 
 def empty_chains(model: Any, n_chains: int, seed: int, *, chain_ids: Any = None,
                  backend: str | None = None) -> Chains:
-    """Free chains with every unit empty (the start of paper A's test sampling, §7.3)."""
+    """Free chains with every unit empty (the start of paper A's test sampling, reproduction notes:
+    repro-annihilation-test)."""
     return _free_chains(model, n_chains, seed, "empty", None, chain_ids, backend)
 
 

@@ -1,6 +1,6 @@
 """Conditional distribution of one layer given its neighbours, and binary sampling from it.
 
-For unit ``i`` of layer ``l`` (paper B eq. 6; reference notes §4.4)::
+For unit ``i`` of layer ``l`` (paper B eq. 6; reproduction notes: repro-units)::
 
     φ_iα = a_α^{(l)} + Σ_{m=l±1} Σ_β W_αβ^{(l,m)} Σ_{j∼i} s_jβ^{(m)},      φ_i,empty = 0,
     p_iα = exp(φ_iα) / (1 + Σ_ζ exp(φ_iζ)),
@@ -77,7 +77,8 @@ def sample_layer(p: Array, keys: Array) -> Array:
 
     Unit ``i`` of chain ``c`` takes draw ``i`` of stream ``keys[c]``, ``u``, and gets the first
     species ``α`` (registration order) with ``u < p_i1 + … + p_iα`` — the reference's walk "subtract
-    ``p`` species by species until negative" — or empty if there is none (reference notes §4.4).
+    ``p`` species by species until negative" — or empty if there is none (reproduction notes:
+    repro-units).
 
     Parameters
     ----------

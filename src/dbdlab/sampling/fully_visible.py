@@ -2,11 +2,12 @@
 
 A sweep visits the sites in three interleaved classes (0-based ``i ≡ 0, 1, 2 mod 3``); sites of
 one class are three apart, hence conditionally independent, and each class is one block
-(reference notes §1.6, §4.6).  Two implementations draw the same numbers:
+(reproduction notes: repro-initial, repro-annihilation-config).  Two implementations draw the same
+numbers:
 
-* ``"numba"``: the kernel :func:`dbdlab.simulate._fully_visible_1d.gibbs_sweeps` (parallel over
-  chains);
-* ``"numpy"``/``"cupy"``: :func:`gibbs_sweeps_xp`, vectorised over chains and over the sites
+* ``"numba"``: the kernel :func:`dbdlab.simulate._fully_visible_1d.three_class_sweeps` (parallel
+  over chains);
+* ``"numpy"``/``"cupy"``: :func:`three_class_sweeps_xp`, vectorised over chains and over the sites
   of a class.
 
 Randomness: chain ``c`` uses the stream ``chains.keys[c]``; in sweep ``s`` the site at position
@@ -25,16 +26,16 @@ import numpy as np
 from dbdlab.backend import Array
 from dbdlab.rng import uniform_array
 
-from ..simulate._fully_visible_1d import gibbs_sweeps as _gibbs_sweeps_numba
+from ..simulate._fully_visible_1d import three_class_sweeps
 
 if TYPE_CHECKING:
     from ..models.fully_visible import FullyVisible1DModel
     from .chains import Chains
 
-__all__ = ["fully_visible_sweeps", "gibbs_sweeps_xp"]
+__all__ = ["fully_visible_sweeps", "three_class_sweeps_xp"]
 
 
-def gibbs_sweeps_xp(xp: ModuleType, v: Array, b: Array, J: Array, K: Array, keys: Array,
+def three_class_sweeps_xp(xp: ModuleType, v: Array, b: Array, J: Array, K: Array, keys: Array,
                     n_sweeps: int, first_counter: int) -> Array:
     """Array-module twin of the Numba kernel: same arguments, same draws, returns new ``v``.
 
@@ -82,10 +83,10 @@ def fully_visible_sweeps(model: FullyVisible1DModel, theta: Any, chains: Chains,
     first = chains.sweep * model.n_sites
     if chains.backend == "numba":
         v = np.ascontiguousarray(chains.layers[0], dtype=np.int8)
-        _gibbs_sweeps_numba(v, b, J, K, chains.keys, int(n_sweeps), first)
+        three_class_sweeps(v, b, J, K, chains.keys, int(n_sweeps), first)
         chains.layers[0] = v
     else:
-        chains.layers[0] = gibbs_sweeps_xp(xp, chains.layers[0], b, J, K, chains.keys,
+        chains.layers[0] = three_class_sweeps_xp(xp, chains.layers[0], b, J, K, chains.keys,
                                            n_sweeps, first)
     chains.sweep += int(n_sweeps)
     return chains

@@ -3,10 +3,11 @@
 A *sweep* updates groups of layers in turn; within a group the layers are pairwise non-adjacent,
 hence conditionally independent, and each is drawn as one block from its conditionals
 (:mod:`dbdlab.sampling.conditionals`).  The default order is the papers': odd layers, then even
-layers (paper B §III.B; reference notes §4.3) — for an RBM "hidden given visible, then visible
-given hidden".  Clamped layers (the data in the wake phase) are skipped.
+layers (paper B §III.B; reproduction notes: repro-lv-config) — for an RBM "hidden given visible,
+then visible given hidden".  Clamped layers (the data in the wake phase) are skipped.
 
-Recipes (reference notes §4.3–4.6, §7):
+Recipes (reproduction notes: repro-lv-config, repro-units, repro-rossler-config,
+repro-annihilation-config, repro-annihilation-test):
 
 * sleep phase, fresh chains: ``gibbs_sweeps(model, θ, random_chains(model, n, seed), k)``;
 * persistent chains (PCD): keep the :class:`~dbdlab.sampling.Chains` and call
@@ -15,7 +16,7 @@ Recipes (reference notes §4.3–4.6, §7):
   hidden layers, paper B) or :func:`hidden_probabilities` (``p(h|v)`` of an RBM, paper A);
 * CD-k from the data or from a random start: :func:`cd_k`;
 * probability outputs: :func:`mean_field_steps` (e.g. one ``parallel`` step over all layers for
-  paper B's evaluation samples, reference notes §7.1).
+  paper B's evaluation samples, reproduction notes: repro-lv-sampling).
 
 Randomness: the update of layer ``l`` in sweep ``s`` of chain ``c`` uses draw ``i`` (unit index)
 of ``derive(derive(stream_key(seed, GIBBS, chain_id), s), l)``, so samples are bit-identical for
@@ -162,7 +163,7 @@ def mean_field_steps(model: BoltzmannMachine, theta: Any, chains: Chains, n_step
         ``parallel``.
     parallel
         Compute every unclamped layer from the previous state at once (the "parallel mean-field"
-        step of paper B's evaluation sampling, reference notes §7.1).
+        step of paper B's evaluation sampling, reproduction notes: repro-lv-sampling).
 
     Returns
     -------
@@ -192,7 +193,7 @@ def hidden_probabilities(model: BoltzmannMachine, theta: Any, visible: Array) ->
 
     Only for two-layer models, where the hidden units are independent given the visible layer.
     """
-    if not isinstance(model, BoltzmannMachine) or model.n_layers != 2:
+    if model.n_layers != 2:
         raise ValueError("p(h|v) factorises only for a two-layer model (RBM); for deeper models "
                          "clamp the data (data_chains(..., clamp=True)) and use gibbs_sweeps or "
                          "mean_field_steps")
@@ -219,7 +220,7 @@ def cd_k(model: BoltzmannMachine | FullyVisible1DModel, theta: Any, k: int, seed
     visible
         Data lattices to start from (CD proper, paper A annihilation runs); ``None`` starts
         every layer at random (the "random CD" of the authors' library from April 2019,
-        reference notes §4.5), which needs ``n_chains``.
+        reproduction notes: repro-rossler-config), which needs ``n_chains``.
     final
         ``"probabilities"``: finally replace the hidden layers by their conditional
         probabilities (odd hidden layers, then even; for an RBM ``p(h|v_k)``, as in paper A);

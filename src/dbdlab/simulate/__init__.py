@@ -1,4 +1,5 @@
-"""Stochastic lattice reaction–diffusion simulation (the authors' algorithm, reference notes §1).
+"""Stochastic lattice reaction–diffusion simulation (the authors' algorithm, reproduction notes:
+repro-step).
 
 :func:`simulate` runs an ensemble of replicas and returns an :class:`xarray.Dataset`.  What a
 simulation is made of lives beside it:
@@ -29,7 +30,7 @@ import numpy as np
 from .._checks import TooLarge, check_memory
 from ..backend import progress_enabled, resolve_backend
 from ..rng import Purpose, stream_key
-from .initial import FullyVisible1D, GivenLattices, RandomCounts
+from .initial import GivenLattices, InitialState, RandomCounts
 from .lattice import Lattice
 from .reactions import ReactionNetwork
 
@@ -37,7 +38,6 @@ __all__ = ["simulate", "SELECTIONS", "memory_estimate", "max_events_per_site",
            "SimulationTooLarge"]
 
 SELECTIONS = ("reference", "uniform")
-_INIT_TYPES = (RandomCounts, FullyVisible1D, GivenLattices)
 
 
 class SimulationTooLarge(TooLarge):
@@ -120,14 +120,16 @@ def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> in
 
 def _resolve_init(init, lattice: Lattice, network: ReactionNetwork):
     if init is None:
-        raise ValueError("init must be given: a {species: count} mapping, RandomCounts, "
-                         "FullyVisible1D or GivenLattices")
+        raise ValueError("init must be given: a {species: count} mapping, an int8 array of "
+                         "codes or an initial state (dbdlab.simulate.initial)")
     if isinstance(init, Mapping):
         init = RandomCounts(dict(init))
     elif isinstance(init, np.ndarray):
         init = GivenLattices(init)
-    if not isinstance(init, _INIT_TYPES):
-        raise TypeError(f"init: unsupported type {type(init).__name__}")
+    if not isinstance(init, InitialState):
+        raise TypeError(f"init: {type(init).__name__} is not an initial state (needs the methods "
+                        f"validate, build, describe and variables of "
+                        f"dbdlab.simulate.initial.InitialState)")
     try:
         init.validate(lattice, network)
     except ValueError as exc:  # name the argument, e.g. for an unknown species
@@ -136,6 +138,17 @@ def _resolve_init(init, lattice: Lattice, network: ReactionNetwork):
             raise ValueError(f"init: {message}") from exc
         raise
     return init
+
+
+def _check_initial(initial, replicas: int, lattice: Lattice, network: ReactionNetwork) -> None:
+    """An initial state's lattices must be int8 codes ``(replicas, n_sites)`` of known species."""
+    if not (isinstance(initial, np.ndarray) and initial.dtype == np.int8
+            and initial.shape == (replicas, lattice.n_sites)):
+        raise ValueError(f"init: build() must return int8 codes of shape ({replicas}, "
+                         f"{lattice.n_sites}), got {type(initial).__name__} "
+                         f"{getattr(initial, 'dtype', '')} {getattr(initial, 'shape', '')}")
+    if initial.size and (initial.min() < 0 or initial.max() > len(network.species)):
+        raise ValueError(f"init: build() returned codes outside 0…{len(network.species)}")
 
 
 def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: float,
@@ -147,7 +160,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
 
     Each step of length ``dt`` executes the unimolecular (Gillespie) events due before
     ``T + dt`` and then lets every molecule attempt one hop to a random neighbour, reacting on
-    encounter (reference notes §1.2; the lattice diffusion constant is ``1/(2·d·dt)``).
+    encounter (reproduction notes: repro-step; the lattice diffusion constant is ``1/(2·d·dt)``).
 
     Parameters
     ----------
@@ -173,8 +186,9 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     periodic
         Periodic boundaries (else reflecting walls).
     selection
-        ``"reference"``: the authors' row/plane-biased random choices (§1.7) for the hop order,
-        the reacting molecule and the birth site; ``"uniform"``: uniform choices.
+        ``"reference"``: the authors' row/plane-biased random choices (reproduction notes:
+        repro-selection) for the hop order, the reacting molecule and the birth site; ``"uniform"``:
+        uniform choices.
     backend
         ``"numba"``, ``"cupy"``, ``"numpy"`` (the slow reference) or ``None`` (``DBDLAB_BACKEND``
         / auto).
@@ -245,6 +259,7 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
     biased = selection == "reference"
     replica_ids = np.arange(replica_offset, replica_offset + replicas)
     initial = init.build(lattice, network, seed, replica_ids, biased)
+    _check_initial(initial, replicas, lattice, network)
     keys = [stream_key(seed, Purpose.SIMULATE, int(r)) for r in replica_ids]
     tables = network.tables()
 

@@ -1,4 +1,4 @@
-"""Assemble simulation output into an xarray Dataset (DESIGN §5)."""
+"""Assemble simulation output into an xarray Dataset (developer guide: dev-data)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 mod 3``); sites of one class are three apart, so their conditionals are independent and the class
 is updated as a block.  The "on" log-weight of site ``i`` is
 ``b + J(v_{i−1} + v_{i+1}) + K(v_{i−2}v_{i−1} + v_{i−1}v_{i+1} + v_{i+1}v_{i+2})`` with terms
-outside the chain omitted (reference notes §1.6).
+outside the chain omitted (reproduction notes: repro-initial).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from ..rng import uniform_nb
 
-__all__ = ["conditional_field", "gibbs_sweeps"]
+__all__ = ["conditional_field", "three_class_sweeps"]
 
 
 @njit(cache=True)
@@ -30,7 +30,7 @@ def conditional_field(v, i, b, J, K):
 
 
 @njit(parallel=True, cache=True)
-def gibbs_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
+def three_class_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
     """Run ``n_sweeps`` three-class sweeps on every chain ``v[c]`` (int8 0/1, in place).
 
     Chain ``c`` uses parameters ``(b[c], J[c], K[c])`` and stream ``keys[c]``, one uniform per
@@ -51,7 +51,8 @@ def gibbs_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
 
 @njit(parallel=True, cache=True)
 def random_fill(v, keys):
-    """Random total count uniform in {0…N}, placed on uniformly random sites (§1.6 step 1).
+    """Random total count uniform in {0…N}, placed on uniformly random sites (reproduction notes:
+    repro-initial).
 
     Uses draws 0 … N of each chain's stream (partial Fisher–Yates shuffle).
     """

@@ -4,9 +4,9 @@ One replica is advanced by one thread, so results do not depend on the thread co
 algorithm and the order of random draws are defined in :mod:`dbdlab.simulate._reference`; this file
 is its fast twin and must stay draw-for-draw identical to it (tests check exact equality).
 
-Hot-loop design (DESIGN §8): counter-based RNG inlined, no ``%`` (neighbour tables are
-precomputed), int8 states, per-replica work arrays allocated once per call, and O(1) random
-picks from the hop sweep's "todo" set through a hierarchical bag (planes → rows → sites) with
+Hot-loop design (developer guide: dev-performance): counter-based RNG inlined, no ``%`` (neighbour
+tables are precomputed), int8 states, per-replica work arrays allocated once per call, and O(1)
+random picks from the hop sweep's "todo" set through a hierarchical bag (planes → rows → sites) with
 swap-with-last removal.
 """
 
@@ -108,7 +108,8 @@ def _pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased, rows_per_plane
     """Site of a random molecule of ``code`` (0 = a random empty site), or −1 if there is none.
 
     ``biased``: uniform plane among planes with a candidate, then row, then site (the reference's
-    choice, §1.7).  Otherwise uniform over all candidates (index order).
+    choice, reproduction notes: repro-selection).  Otherwise uniform over all candidates (index
+    order).
     """
     n_rows = occ.shape[0] // row_size
     n_planes = n_rows // rows_per_plane
@@ -189,7 +190,8 @@ def _set_site(site, new, occ, n_total, cnt_row, cnt_plane, counts_valid, rows_pe
 @njit(cache=True, _nrt=False)
 def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1, uni_rate,
               uni_auto):
-    """Draw the next unimolecular event (Gillespie direct method, §1.3)."""
+    """Draw the next unimolecular event (Gillespie direct method, reproduction notes:
+    repro-step)."""
     n_uni = uni_kind.shape[0]
     total = 0.0
     for r in range(n_uni):
@@ -225,7 +227,8 @@ def _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_
 @njit(cache=True, _nrt=False)
 def _execute(rxn, key, counter, occ, n_total, cnt_row, cnt_plane, biased, rows_per_plane,
              row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2):
-    """Carry out unimolecular reaction ``rxn`` (§1.4); returns the new draw counter."""
+    """Carry out unimolecular reaction ``rxn`` (reproduction notes: repro-step); returns the new
+    draw counter."""
     kind = uni_kind[rxn]
     if kind == 3:
         u = uniform_nb(key, counter)
@@ -282,7 +285,8 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
           bag_row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2, uni_rate,
           uni_auto, pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2,
           cnt_row, cnt_plane, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos):
-    """One timestep (§1.2): unimolecular Gillespie events up to T + dt, then one hop sweep.
+    """One timestep (reproduction notes: repro-step): unimolecular Gillespie events up to T + dt,
+    then one hop sweep.
 
     ``state`` = [pending reaction (−1 none), its firing time, current time T].
     """
@@ -311,7 +315,8 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
         state[1] = t_next
     state[2] = t_end
 
-    # hop sweep (§1.5): every molecule present now attempts one hop, in random order
+    # hop sweep (reproduction notes: repro-step): every molecule present now attempts one hop, in
+    # random order
     nplanes[0] = 0
     nrows[:] = 0
     rowlen[:] = 0
@@ -394,7 +399,8 @@ def advance(occ, n_total, state, keys, first_frame, n_frames, last_frame, out_la
             enc_p2):
     """Record frames ``first_frame … first_frame+n_frames−1`` of every replica, stepping between.
 
-    Frame ``f`` is the state at time ``f·dt`` before step ``f+1`` (§1.1); no step follows the
+    Frame ``f`` is the state at time ``f·dt`` before step ``f+1`` (reproduction notes:
+    repro-output); no step follows the
     ``last_frame``.  ``occ``, ``n_total`` and ``state`` are updated in place so that a run can be
     continued by another call.
     """
@@ -436,7 +442,8 @@ def advance(occ, n_total, state, keys, first_frame, n_frames, last_frame, out_la
 
 @njit(parallel=True, cache=True)
 def place_counts(occ, keys, species_counts, biased, rows_per_plane, row_size):
-    """Fill empty lattices with exact numbers of molecules at random empty sites (§1.6).
+    """Fill empty lattices with exact numbers of molecules at random empty sites (reproduction
+    notes: repro-initial).
 
     Species are placed in code order, one molecule at a time, each on a random empty site chosen
     with the simulation's selection rule.  ``occ`` must be all zero on entry.

@@ -3,7 +3,7 @@
 This file *defines* the algorithm and the order of random draws; the Numba and CUDA kernels are
 fast transcriptions of it and the tests require the Numba kernel to agree with it exactly.
 
-One timestep (reference notes §1.2–1.5):
+One timestep (reproduction notes: repro-step):
 
 1. Unimolecular phase — continuous-time Gillespie (direct method) carried across steps: if no
    event is pending, draw one (two uniforms: which reaction, waiting time); while the pending
@@ -15,10 +15,10 @@ One timestep (reference notes §1.2–1.5):
    of that row, and the final leftover fraction chooses the neighbour.  Removal swaps the removed
    element with the last one.  With ``selection="uniform"`` the bag has a single plane and row,
    so the pick is uniform over molecules; with ``"reference"`` planes and rows are those of the
-   lattice (the authors' row-biased choice, §1.7).  A hop onto an empty site moves the molecule;
-   onto an occupied site, each encounter reaction of the pair is tried in definition order with
-   one uniform each; products go to the partner's site (first) and the mover's site (second);
-   a reacting partner that had not moved yet loses its hop.
+   lattice (the authors' row-biased choice, reproduction notes: repro-selection).  A hop onto an
+   empty site moves the molecule; onto an occupied site, each encounter reaction of the pair is
+   tried in definition order with one uniform each; products go to the partner's site (first) and
+   the mover's site (second); a reacting partner that had not moved yet loses its hop.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ class Bag:
 
 def pick_site(u: float, code: int, occ: np.ndarray, biased: bool, rows_per_plane: int,
               row_size: int) -> int:
-    """A random site holding ``code`` (0: a random empty site), −1 if none (§1.4, §1.7)."""
+    """A random site holding ``code`` (0: a random empty site), −1 if none (reproduction notes:
+    repro-step, repro-selection)."""
     grid = (occ == code).reshape(-1, rows_per_plane, row_size)
     per_row = grid.sum(axis=2)
     per_plane = per_row.sum(axis=1)
@@ -250,7 +251,8 @@ def simulate_reference(lattice: Lattice, tables: NetworkTables, n_species: int,
 
 def place_counts_reference(lattice: Lattice, species_counts: list[int], keys: list[int],
                            biased: bool) -> np.ndarray:
-    """Exact counts at random empty sites, species in code order (§1.6)."""
+    """Exact counts at random empty sites, species in code order (reproduction notes:
+    repro-initial)."""
     _, rows_per_plane, row_size = lattice.selection_geometry
     out = np.zeros((len(keys), lattice.n_sites), dtype=np.int8)
     for r, key in enumerate(keys):

@@ -1,4 +1,4 @@
-"""Initial lattice states of the simulations (reference notes §1.6).
+"""Initial lattice states of the simulations (reproduction notes: repro-initial).
 
 * :class:`RandomCounts` — exact numbers of molecules per species at random empty sites
   (Lotka–Volterra: 100 X + 100 Y; Rössler: 200 A + 200 B + 200 C).
@@ -9,6 +9,9 @@
 Each builds an int8 array ``(replicas, n_sites)`` of species codes from the replicas' random
 streams (purpose :data:`dbdlab.rng.Purpose.INIT`), so an initial state depends only on the seed
 and the replica index.
+
+The set is open: :func:`dbdlab.simulate.simulate` accepts any object with the methods of
+:class:`InitialState` (``validate``, ``build``, ``describe``, ``variables``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,7 +27,26 @@ from ..rng import Purpose, stream_key
 from .lattice import Lattice
 from .reactions import ReactionNetwork
 
-__all__ = ["RandomCounts", "FullyVisible1D", "GivenLattices", "init_keys"]
+__all__ = ["InitialState", "RandomCounts", "FullyVisible1D", "GivenLattices", "init_keys"]
+
+
+@runtime_checkable
+class InitialState(Protocol):
+    """What :func:`~dbdlab.simulate.simulate` needs from an initial state."""
+
+    def validate(self, lattice: Lattice, network: ReactionNetwork) -> None:
+        """Raise ``ValueError`` (message starting with ``init``) if it cannot be built."""
+
+    def build(self, lattice: Lattice, network: ReactionNetwork, seed: int,
+              replica_ids: np.ndarray, biased: bool) -> np.ndarray:
+        """Codes ``(len(replica_ids), lattice.n_sites)``, int8, from the replicas' streams
+        (``biased``: the authors' row-biased choice of sites)."""
+
+    def describe(self) -> str:
+        """A JSON description for the data set's attributes."""
+
+    def variables(self, n_replicas: int) -> dict:
+        """Per-replica data variables, ``{name: ("replica", values)}``."""
 
 
 def init_keys(seed: int, replica_ids: np.ndarray) -> np.ndarray:
@@ -75,7 +98,8 @@ class RandomCounts:
 class FullyVisible1D:
     """Lattices drawn from ``P(v) ∝ exp(bΣv + JΣvv + KΣvvv)`` on an open chain (paper A eq. 37).
 
-    Procedure of the reference (§1.6): a random total count uniform in {0…N} at random sites, then
+    Procedure of the reference (reproduction notes: repro-initial): a random total count uniform in
+    {0…N} at random sites, then
     ``sweeps`` Gibbs sweeps in three interleaved classes.  ``b, J, K`` are scalars or arrays with
     one value per replica; ``ic`` optionally labels the initial condition of each replica.
     """
@@ -108,13 +132,13 @@ class FullyVisible1D:
 
     def build(self, lattice: Lattice, network: ReactionNetwork, seed: int,
               replica_ids: np.ndarray, biased: bool) -> np.ndarray:
-        from ._fully_visible_1d import gibbs_sweeps, random_fill
+        from ._fully_visible_1d import random_fill, three_class_sweeps
 
         b, J, K = self._params(len(replica_ids))
         keys = init_keys(seed, replica_ids)
         occ = np.zeros((len(replica_ids), lattice.n_sites), dtype=np.int8)
         random_fill(occ, keys)
-        gibbs_sweeps(occ, b, J, K, keys, int(self.sweeps), lattice.n_sites + 1)
+        three_class_sweeps(occ, b, J, K, keys, int(self.sweeps), lattice.n_sites + 1)
         return occ
 
     def describe(self) -> str:

@@ -3,7 +3,7 @@
 Sites are numbered in C order.  The *selection geometry* ``(P, R, C)`` views the lattice as ``P``
 planes of ``R`` rows of ``C`` sites (1D: ``(1, 1, N)``; 2D ``(Lx, Ly)``: ``(1, Lx, Ly)``; 3D:
 ``(Lx, Ly, Lz)``); the reference simulator's "random" choices are uniform over planes, then rows,
-then sites (reference notes §1.7).
+then sites (reproduction notes: repro-selection).
 """
 
 from __future__ import annotations

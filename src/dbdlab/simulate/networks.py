@@ -1,4 +1,5 @@
-"""The papers' reaction systems with the parameters of the authors' simulations (§1.8).
+"""The papers' reaction systems with the parameters of the authors' simulations (reproduction notes:
+repro-networks).
 
 Each preset returns a :class:`~dbdlab.simulate.reactions.ReactionNetwork`; the matching lattice
 and run settings are in :data:`dbdlab.experiments.settings.SETTINGS`.
@@ -23,7 +24,7 @@ def lotka_volterra(k1: float = 0.025, k2: float = 0.06, k3: float = 0.4) -> Reac
     ``X`` = prey, ``Y`` = hunter.  Prey birth ``∅ → X`` (rate ``k1``, autocatalytic propensity
     ``k1·n_X``, offspring on a random empty site anywhere), hunter death ``Y → ∅`` (rate ``k2``),
     predation ``X + Y → 2Y`` with encounter probability ``k3``.  The paper's text swaps the
-    labels of ``k2`` and ``k3`` (reference notes §1.8, §9.1.1); this follows its eqs. (2)–(3).
+    labels of ``k2`` and ``k3`` (reproduction notes: repro-networks); this follows its eqs. (2)–(3).
     """
     return ReactionNetwork(
         ("X", "Y"),
@@ -38,7 +39,8 @@ def lotka_volterra(k1: float = 0.025, k2: float = 0.06, k3: float = 0.4) -> Reac
 
 def rossler(k1: float = 30.0, k2: float = 10.0, k3: float = 16.5, p1: float = 0.1,
             p2: float = 0.4, p3: float = 0.24, p4: float = 0.36) -> ReactionNetwork:
-    """Williamowski–Rössler network of paper A (§IV.B) as simulated (reference notes §1.8).
+    """Williamowski–Rössler network of paper A (§IV.B) as simulated (reproduction notes:
+    repro-networks).
 
     ``A → 2A`` (k1), ``B → ∅`` (k2), ``C → 2C`` (k3) and the encounter reactions
     ``A + A → A`` (p1), ``A + B → 2B`` (p2), ``A + C → ∅`` (p3), ``C + C → C`` (p4), with the

@@ -1,9 +1,9 @@
 """Moments (observables) of lattice configurations: counts, pair moments, 1D chains.
 
 Every function is written once against an array module ``xp`` chosen from its input, so the same
-code runs on NumPy and CuPy arrays and returns arrays of the input's module (DESIGN §4). Sums run
-over whole lattices with slicing (open boundaries) or ``xp.roll`` (periodic boundaries); there is
-no Python loop over sites.
+code runs on NumPy and CuPy arrays and returns arrays of the input's module (developer guide:
+dev-backends). Sums run over whole lattices with slicing (open boundaries) or ``xp.roll`` (periodic
+boundaries); there is no Python loop over sites.
 
 Conventions
 -----------
@@ -11,9 +11,10 @@ Conventions
   ``0`` = empty and ``1..S`` = species; ``ndim`` (1, 2 or 3) trailing axes are spatial, the
   leading axes (replica, time, chain, ...) are batch axes and are kept in every output.
 * An *occupancy* ``s_a`` has the same shape and holds ``s_{r,a}`` — 0/1 for simulation data,
-  probabilities for model samples, or centred values ``s - mu`` (reference notes §2.5); the
-  pair rules below are plain sums of products and hold for any real values.
-* Pair moments follow the rule of the authors' code (reference notes §2.3, DBZ 4.5
+  probabilities for model samples, or centred values ``s - mu`` (reproduction notes:
+  repro-model-moments); the pair rules below are plain sums of products and hold for any real
+  values.
+* Pair moments follow the rule of the authors' code (reproduction notes: repro-moments, DBZ 4.5
   ``Lattice::reap_moment_sample_from_displacement``): for every site ``r`` and every listed
   displacement ``d`` add ``s_a(r) s_b(r+d)`` and, for two different species, also
   ``s_b(r) s_a(r+d)``. Only "positive" displacements are listed, so each unordered site pair is
@@ -161,8 +162,8 @@ def NN_DISPLACEMENTS(ndim: int) -> tuple[Displacement, ...]:  # noqa: N802 (cons
     Returns
     -------
     tuple of tuple of int
-        ``((1,),)``, ``((1, 0), (0, 1))`` or the three unit vectors in 3D (reference notes
-        §2.3, §2.4: NN pairs use the positive directions only).
+        ``((1,),)``, ``((1, 0), (0, 1))`` or the three unit vectors in 3D (reproduction notes:
+        repro-moments: NN pairs use the positive directions only).
     """
     ndim = _check_ndim(ndim)
     return tuple(tuple(int(i == k) for i in range(ndim)) for k in range(ndim))
@@ -183,8 +184,8 @@ def NNN_DISPLACEMENTS(  # noqa: N802 (constant-like table)
         (2D: (0,2), (1,-1), (1,1), (2,0); 3D: 9 vectors), i.e. every unordered distance-two pair
         once. ``"reference"``: only those with all components >= 0 (2D: (0,2), (1,1), (2,0)) —
         the set of the authors' code, which misses the anti-diagonal (1,-1) and so counts 3 of
-        the 4 distance-two directions (reference notes §2.3, DBZ 4.5 ``reap_moment_nnn``).
-        In 1D both are ``((2,),)``.
+        the 4 distance-two directions (reproduction notes: repro-moments, DBZ 4.5
+        ``reap_moment_nnn``). In 1D both are ``((2,),)``.
 
     Returns
     -------
@@ -243,7 +244,7 @@ def counts(s: Array, ndim: int) -> Array:
     Returns
     -------
     array
-        Shape ``s.shape[:-ndim]`` (reference notes §2.5, bias moment).
+        Shape ``s.shape[:-ndim]`` (reproduction notes: repro-model-moments, bias moment).
     """
     ndim = _check_ndim(ndim)
     xp = array_module(s)
@@ -261,7 +262,7 @@ def pair_moment(
     same_species: bool,
     ndim: int | None = None,
 ) -> Array:
-    """Pair moment over a list of displacements (reference notes §2.3).
+    """Pair moment over a list of displacements (reproduction notes: repro-moments).
 
     ``M = sum_r sum_d s_a(r) s_b(r+d)``, plus ``s_b(r) s_a(r+d)`` when ``same_species`` is false.
     With open boundaries the sum runs only over ``r`` with ``r + d`` inside the lattice; with
@@ -321,7 +322,8 @@ def nn_pairs(
     periodic: bool,
     same_species: bool | None = None,
 ) -> Array:
-    """Nearest-neighbour pair moment ``NN(a, b)``: unordered a-b bonds (reference notes §2.3).
+    """Nearest-neighbour pair moment ``NN(a, b)``: unordered a-b bonds (reproduction notes:
+    repro-moments).
 
     Parameters
     ----------
@@ -331,7 +333,7 @@ def nn_pairs(
         Number of spatial axes (1, 2 or 3).
     periodic
         Periodic boundaries (paper B's LV data) or walls (paper A; also the simulator's own
-        ``nns`` output, reference notes §1.1).
+        ``nns`` output, reproduction notes: repro-output).
     same_species
         Default: ``s_a is s_b``.
 
@@ -387,7 +389,7 @@ def chain_moment_1d(v: Array, order: int, *, periodic: bool = False) -> Array:
     """1D chain moment ``sum_i v_i v_{i+1} ... v_{i+order-1}`` over the last axis.
 
     ``order`` = 1, 2, 3, 4 gives paper A's m1 (count), m2 (pairs), m3 (triplets), m4 (quartics)
-    with overlapping windows (reference notes §2.2; DBZ 3.1 ``get_count_1d``).
+    with overlapping windows (reproduction notes: repro-moments; DBZ 3.1 ``get_count_1d``).
 
     Parameters
     ----------
@@ -426,7 +428,7 @@ def neighbour_agreement_1d(v: Array) -> Array:
     """Neighbour agreement ``(1/(N-1)) sum_i (1 - 2|v_{i+1} - v_i|)`` over the last axis.
 
     This is paper A Fig. 3(b)'s "correlation" as the authors computed it: P(equal neighbours)
-    minus P(unequal neighbours) for 0/1 data, open ends (reference notes §2.2).
+    minus P(unequal neighbours) for 0/1 data, open ends (reproduction notes: repro-moments).
 
     Parameters
     ----------
@@ -553,8 +555,8 @@ def lattice_moments(
         Number of trailing spatial axes (1, 2 or 3).
     periodic
         Periodic boundaries (paper B, LV) or walls (paper A). Note that the reference simulator's
-        own NN output is always non-periodic (reference notes §1.1); pass ``periodic=False`` to
-        reproduce those files.
+        own NN output is always non-periodic (reproduction notes: repro-output); pass
+        ``periodic=False`` to reproduce those files.
     nnn
         Displacement set of the NNN moments, ``"reference"`` or ``"full"`` (see
         :func:`NNN_DISPLACEMENTS`). Ignored in 1D, where no NNN variable is returned.
@@ -664,10 +666,13 @@ def lattice_moments(
     labels = [f"{names[a]}_{names[b]}" for a, b in pairs]
     descriptions = {
         "counts": "number of sites holding the species (bias moment)",
-        "nn": "unordered nearest-neighbour pairs (reference notes §2.3)",
-        "nnn": f"unordered Manhattan-distance-two pairs, {nnn} displacement set (notes §2.3)",
-        "triplets": "same-species chains of 3 consecutive sites (paper A m3, notes §2.2)",
-        "quartics": "same-species chains of 4 consecutive sites (paper A m4, notes §2.2)",
+        "nn": "unordered nearest-neighbour pairs (reproduction notes: repro-moments)",
+        "nnn": (f"unordered Manhattan-distance-two pairs, {nnn} displacement set "
+                "(reproduction notes: repro-moments)"),
+        "triplets": ("same-species chains of 3 consecutive sites (paper A m3, reproduction notes: "
+                     "repro-moments)"),
+        "quartics": ("same-species chains of 4 consecutive sites (paper A m4, reproduction notes: "
+                     "repro-moments)"),
     }
     data_vars = {}
     for var, values in out.items():

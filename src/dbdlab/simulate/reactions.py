@@ -3,7 +3,7 @@
 A reaction is written as in chemistry, ``"X + Y -> 2 Y"`` or ``"0 -> X"`` (``0`` or ``∅`` for
 nothing), and is either *unimolecular* (one reactant or none, with a rate, simulated by continuous
 time Gillespie) or an *encounter* reaction (two reactants, with a probability per encounter during
-a hop).  The semantics are those of the authors' simulator (reference notes §1.2–1.5):
+a hop).  The semantics are those of the authors' simulator (reproduction notes: repro-step):
 
 ``A -> 0``          decay: a random A is removed;
 ``A -> B``          conversion in place;

@@ -1,0 +1,190 @@
+"""Sphinx extension of the dbdlab book: reader-facing fixes applied while the book is built.
+
+- Notebook regression markers (``# NBVAL_CHECK_OUTPUT`` and the other ``# NBVAL_*`` comments
+  that nbval reads) are removed from the rendered code cells: they steer the tests, not the
+  reader.  The notebooks themselves, and their download links, keep them.
+- Scripts registered twice are written once.  sphinx-thebe and sphinx-togglebutton register
+  their inline configuration scripts on every ``env-before-read-docs`` event, which Jupyter
+  Book emits twice; the second ``const THEBE_JS_URL`` is a redeclaration that the browser
+  reports as an error on every page.
+- ``{benchmark-results} <name>`` renders ``benchmarks/results/<name>.json`` (written by
+  ``make bench``): the machine it ran on, the script's table and its notes; without that file
+  it says how to produce it.  ``{run-profiles}`` tabulates the profiles of ``dbdlab run``.
+- The book's MathJax is a local copy (``make mathjax`` installs it from the npm registry into
+  ``book/_assets/mathjax``), so that formulas render without a network connection; building
+  without it is an error rather than a book whose formulas show as raw LaTeX.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util.docutils import SphinxDirective
+
+NBVAL_PREFIX = "# NBVAL_"
+
+
+def strip_nbval_markers(text: str) -> str:
+    """``text`` without its lines that are nbval markers (``# NBVAL_...``)."""
+    lines = text.split("\n")
+    kept = [line for line in lines if not line.lstrip().startswith(NBVAL_PREFIX)]
+    return "\n".join(kept) if len(kept) < len(lines) else text
+
+
+def _hide_nbval_markers(app: Sphinx, doctree: nodes.document) -> None:
+    for block in doctree.findall(nodes.literal_block):
+        text = block.astext()
+        stripped = strip_nbval_markers(text)
+        if stripped != text:
+            # rawsource must match the text, or the HTML writer skips syntax highlighting.
+            block.rawsource = stripped
+            block.children = [nodes.Text(stripped)]
+
+
+def _drop_duplicate_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    unique: list[Any] = []
+    for script in scripts:
+        # Inline scripts come with filename None or "" depending on who added them.
+        key = (str(script.filename or ""), tuple(sorted(script.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def _check_mathjax(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    path = app.config.mathjax_path
+    if "://" in path:
+        return
+    for static in app.config.html_static_path:
+        if (Path(app.srcdir) / static / path).is_file():
+            return
+    raise ExtensionError(
+        f"the local MathJax ({path}) is missing from html_static_path "
+        f"{app.config.html_static_path}; run `make mathjax` first"
+    )
+
+
+def _paragraph(text: str) -> nodes.paragraph:
+    return nodes.paragraph(text, text)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> nodes.table:
+    table = nodes.table(classes=["table"])
+    group = nodes.tgroup(cols=len(columns))
+    table += group
+    group.extend(nodes.colspec(colwidth=1) for _ in columns)
+    head = nodes.thead()
+    body = nodes.tbody()
+    group += head
+    group += body
+    for target, cells in ((head, [columns]), (body, rows)):
+        for cells_of_row in cells:
+            row = nodes.row()
+            for cell in cells_of_row:
+                entry = nodes.entry()
+                entry += _paragraph("" if cell is None else str(cell))
+                row += entry
+            target += row
+    return table
+
+
+def describe_machine(machine: dict[str, Any]) -> str:
+    """One sentence naming the machine a benchmark ran on."""
+    memory = machine.get("memory_gib")
+    load = machine.get("load_average")
+    return (
+        f"Measured on {machine.get('cpu', 'an unknown CPU')} ({machine.get('cores')} cores"
+        + (f", {memory} GiB memory" if memory else "")
+        + f", {machine.get('os', 'unknown OS')}); Python {machine.get('python')}, NumPy "
+        f"{machine.get('numpy')}, Numba {machine.get('numba')} with "
+        f"{machine.get('numba_threads')} threads; GPU: {machine.get('gpu', 'none')}"
+        + (f"; load average {load:.1f} when the run started" if load is not None else "")
+        + "."
+    )
+
+
+class BenchmarkResults(SphinxDirective):
+    """``{benchmark-results} simulate``: the table of benchmarks/results/simulate.json."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        path = Path(self.env.srcdir).parent / "benchmarks" / "results" / f"{name}.json"
+        self.env.note_dependency(str(path))
+        if not path.is_file():
+            note = nodes.paragraph()
+            note += nodes.Text("Not measured in this build: ")
+            note += nodes.literal("make bench", "make bench")
+            note += nodes.Text(" (or ")
+            note += nodes.literal(f"python benchmarks/{name}.py", f"python benchmarks/{name}.py")
+            note += nodes.Text(") writes ")
+            note += nodes.literal(f"benchmarks/results/{name}.json",
+                                  f"benchmarks/results/{name}.json")
+            note += nodes.Text(", and the next book build shows its table here.")
+            return [note]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        table = data.get("table")
+        if not isinstance(table, dict) or "rows" not in table:
+            raise self.error(f"{path} has no 'table' entry; rerun benchmarks/{name}.py")
+        out: list[nodes.Node] = [
+            _paragraph(f"{table.get('title', name)}. {describe_machine(data.get('machine', {}))}"),
+            _table(table["columns"], table["rows"]),
+        ]
+        if table.get("notes"):
+            items = nodes.bullet_list()
+            for note in table["notes"]:
+                item = nodes.list_item()
+                item += _paragraph(note)
+                items += item
+            out.append(items)
+        return out
+
+
+class RunProfiles(SphinxDirective):
+    """``{run-profiles}``: the parameters each profile of ``dbdlab run`` injects."""
+
+    def run(self) -> list[nodes.Node]:
+        from dbdlab import pipeline
+
+        profiles = pipeline.PROFILES
+        names = list(profiles)
+        rows = []
+        for stem in pipeline.NOTEBOOKS:
+            if not any(stem in profiles[p] for p in names):
+                continue
+            cells = [stem]
+            for profile in names:
+                params = profiles[profile].get(stem)
+                if params is None:
+                    cells.append("(not defined)")
+                else:
+                    shown = {k: v for k, v in params.items() if k != "profile"}
+                    cells.append(", ".join(f"{k} = {v}" for k, v in shown.items())
+                                 or "the notebook's parameters cell")
+            rows.append(cells)
+        return [_table(["notebook", *names], rows)]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("benchmark-results", BenchmarkResults)
+    app.add_directive("run-profiles", RunProfiles)
+    app.connect("builder-inited", _check_mathjax)
+    app.connect("doctree-read", _hide_nbval_markers)
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
