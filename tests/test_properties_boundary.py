@@ -256,7 +256,8 @@ def _valid_checkpoint(directory: Path) -> tuple[Path, Dynamics]:
 
     dyn = Dynamics(("b",), ("b",), (0.5,), 0.1)
     path = directory / "ckpt.nc"
-    save_checkpoint(path, 3, [], dyn, dyn.new_fields(), FieldOptimizer("sgd", 1.0), {"a": 1})
+    save_checkpoint(path, 3, [], dyn, dyn.new_fields(), FieldOptimizer("sgd", 1.0),
+                    settings={"a": 1})
     return path, dyn
 
 
