@@ -6,6 +6,7 @@
 #   make test                   unit tests + nbval over the committed notebooks
 #   make notebooks              refresh the committed notebooks' outputs (quick profile)
 #   make lint | make bench | make mathjax | make clean
+#   make gpu-check              on a GPU machine: gpu extra, gpu-marked tests, GPU benchmarks
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,10 +27,10 @@ PYTEST_ARGS ?=
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))
 LINT_PATHS := $(wildcard src tests benchmarks)
 
-.PHONY: help venv book mathjax test notebooks lint bench clean
+.PHONY: help venv book mathjax test notebooks lint bench gpu-check clean
 
 help:
-	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -44,15 +45,14 @@ book: venv mathjax
 	$(BIN)/jupyter-book build -W -n --keep-going book/
 
 # The npm package's es5/ bundle (tex-svg.js and the extensions it loads on demand), without the
-# speech-rule engine; fetched from the npm registry once and checked against its SHA-256.
+# speech-rule engine; fetched by npm (by package name) once and checked against its SHA-256.
 mathjax: $(MATHJAX_DIR)/tex-svg.js
 
 $(MATHJAX_DIR)/tex-svg.js:
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	curl -fsSL -o "$$tmp/mathjax.tgz" \
-	  https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz; \
-	echo "$(MATHJAX_SHA256)  $$tmp/mathjax.tgz" | sha256sum -c --quiet; \
-	tar -xzf "$$tmp/mathjax.tgz" -C "$$tmp"; \
+	npm pack --silent --pack-destination "$$tmp" mathjax@$(MATHJAX_VERSION) >/dev/null; \
+	echo "$(MATHJAX_SHA256)  $$tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum -c --quiet; \
+	tar -xzf "$$tmp/mathjax-$(MATHJAX_VERSION).tgz" -C "$$tmp"; \
 	rm -rf $(MATHJAX_DIR) "$$tmp/package/es5/sre"; mkdir -p $(MATHJAX_DIR); \
 	cp -R "$$tmp/package/es5/." $(MATHJAX_DIR)/
 
@@ -71,6 +71,15 @@ lint: venv
 bench: venv
 	@if [ -z "$(BENCHMARKS)" ]; then echo "make bench: no scripts in benchmarks/" >&2; exit 1; fi
 	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python "$$script"; done
+
+# One command for a machine with a CUDA device (≤ 8 min): install the gpu extra unless CuPy is
+# already there, run every gpu-marked test and benchmarks/gpu.py, write GPU_JSON (the book's
+# performance chapter shows it).  Fails if a test fails or no GPU is usable.
+GPU_JSON ?= benchmarks/results/gpu-check.json
+gpu-check: venv
+	$(BIN)/python -c 'import cupy' 2>/dev/null || \
+		$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,gpu]'
+	timeout 480 $(BIN)/python benchmarks/gpu.py --check --json $(GPU_JSON)
 
 # also the hidden temporary files (.NAME.PID.RANDOM.tmp) that killed runs leave behind
 clean:

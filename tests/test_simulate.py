@@ -457,14 +457,15 @@ def test_pick_code_probabilities(code, biased):
     planes, rows_per_plane, row_size = GEOMETRY
     cnt_row = np.empty(n_codes * planes * rows_per_plane, dtype=np.int32)
     cnt_plane = np.empty(n_codes * planes, dtype=np.int32)
-    _numba._count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size)
+    counts = _numba.Counts(cnt_row, cnt_plane)
+    selection = _numba.Selection(biased, rows_per_plane, row_size)
+    _numba._count_rows(occ, counts, n_codes, selection)
     n_total = int((occ == code).sum())
     expected = exact_pick_probabilities(occ, code, biased)
     m = 30000
 
     def pick_numba(u):
-        return _numba._pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased,
-                                 rows_per_plane, row_size)
+        return _numba._pick_code(u, code, occ, counts, n_total, selection)
 
     def pick_reference(u):
         return _reference.pick_site(u, code, occ, biased, rows_per_plane, row_size)

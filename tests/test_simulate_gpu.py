@@ -4,15 +4,10 @@ Without unimolecular reactions the kernel never calls ``log`` and must agree wit
 bit.  With Gillespie waiting times CUDA's ``log`` may differ from glibc's in the last ulp, so a
 replica can (rarely) diverge; then the ensembles must at least agree in distribution.
 
-Benchmark hook: ``python tests/test_simulate_gpu.py [replicas] [steps]`` times both backends on
-the Lotka–Volterra training-set lattice (:func:`benchmark`); ``test_benchmark_hook`` runs a tiny
-version of it.
+Timings are in ``benchmarks/gpu.py`` (``make gpu-check``).
 """
 
 from __future__ import annotations
-
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -127,42 +122,12 @@ def test_rossler_matches_numba(selection):
     _assert_equal_or_same_distribution(cpu, gpu)
 
 
-# --- benchmark hook --------------------------------------------------------------------------
+def test_record_layout_on_the_device():
+    """NVRTC lays the kernel's records out as the NumPy dtypes passed by CuPy."""
+    from cuda_cpu_build import device_layout
+    from dbdlab.simulate._cuda import KERNEL_FILE, RECORDS, record_dtype
 
-
-def benchmark(replicas: int = 1000, steps: int = 500, shape=(40, 40),
-              repeats: int = 1) -> dict[str, float]:
-    """Seconds per run of the Lotka–Volterra ensemble for each backend (after a warm-up run
-    that compiles the kernels), and the GPU speed-up."""
-    net = networks.lotka_volterra()
-    kwargs = dict(periodic=True, store_lattices=False, progress=False, seed=1)
-    init = {"X": 100, "Y": 100}
-    timings: dict[str, float] = {}
-    for backend in ("numba", "cupy"):
-        simulate(net, shape, 3, 1.0, 2, init, backend=backend, **kwargs)  # compile / warm up
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            simulate(net, shape, steps, 1.0, replicas, init, backend=backend, **kwargs)
-            best = min(best, time.perf_counter() - start)
-        timings[backend] = best
-    timings["speedup"] = timings["numba"] / timings["cupy"]
-    return timings
-
-
-@pytest.mark.slow
-def test_benchmark_hook():
-    timings = benchmark(replicas=64, steps=20, shape=(16, 16))
-    print("benchmark (64 replicas, 20 steps, 16x16):", timings)
-    assert timings["numba"] > 0 and timings["cupy"] > 0
-
-
-if __name__ == "__main__":
-    n_replicas = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    n_steps = int(sys.argv[2]) if len(sys.argv) > 2 else 500
-    if not gpu_status()[0]:
-        sys.exit(f"no usable GPU: {gpu_status()[1]}")
-    result = benchmark(n_replicas, n_steps)
-    print(f"Lotka-Volterra 40x40, {n_replicas} replicas, {n_steps} steps: "
-          f"numba {result['numba']:.2f} s, cupy {result['cupy']:.2f} s, "
-          f"speed-up {result['speedup']:.1f}x")
+    for name, (size, offsets) in device_layout(KERNEL_FILE, RECORDS).items():
+        dtype = record_dtype(name)
+        assert (size, offsets) == (dtype.itemsize,
+                                   [dtype.fields[f][1] for f, _ in RECORDS[name]]), name

@@ -17,6 +17,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeAlias
 
@@ -26,7 +29,11 @@ __all__ = [
     "BACKENDS",
     "Array",
     "BackendUnavailableError",
+    "CUDA_INCLUDE_DIR",
     "array_module",
+    "cuda_record",
+    "cuda_record_dtype",
+    "cuda_source",
     "gpu_status",
     "resolve_backend",
     "get_xp",
@@ -151,3 +158,57 @@ def progress_enabled(progress: bool | None) -> bool:
     if os.environ.get("DBDLAB_PROGRESS", "") not in ("",):
         return os.environ["DBDLAB_PROGRESS"] not in ("0", "false", "no")
     return not os.environ.get("CI")
+
+
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.MULTILINE)
+#: directory searched for ``#include "..."`` of the CUDA sources after the including file's own
+CUDA_INCLUDE_DIR = Path(__file__).resolve().parent
+
+
+def cuda_source(path: str | os.PathLike) -> str:
+    """Text of a ``.cu`` file with its local ``#include "…"`` files inlined (once each).
+
+    Includes are looked up beside the including file, then in :data:`CUDA_INCLUDE_DIR` (where
+    ``rng.cuh`` lives), the search path the compilers get with ``-I``.  Inlining gives NVRTC one
+    self-contained source, so CuPy's compile cache (keyed by the source text) sees every change.
+    """
+    seen: set[Path] = set()
+
+    def expand(file: Path) -> str:
+        file = file.resolve()
+        if file in seen:
+            return ""
+        seen.add(file)
+
+        def include(match: re.Match) -> str:
+            for folder in (file.parent, CUDA_INCLUDE_DIR):
+                candidate = folder / match.group(1)
+                if candidate.is_file():
+                    return expand(candidate)
+            raise FileNotFoundError(f"{file.name}: #include \"{match.group(1)}\" not found")
+
+        return _INCLUDE.sub(include, file.read_text())
+
+    return expand(Path(path))
+
+
+def cuda_record_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:
+    """NumPy dtype with the memory layout of a C struct (a CUDA kernel's record argument).
+
+    ``fields`` lists ``(name, kind)`` in the struct's order; ``kind`` is a NumPy type code
+    (``"i4"``, ``"i8"``, ``"f8"``…) or ``"ptr"`` for a pointer (its address, ``uint64``).  C
+    alignment rules apply (``align=True``), the same on the host and on the device.
+    """
+    return np.dtype({"names": [name for name, _ in fields],
+                     "formats": ["u8" if kind == "ptr" else kind for _, kind in fields]},
+                    align=True)
+
+
+def cuda_record(fields: Sequence[tuple[str, str]], pointer: Callable[[Any], int],
+                **values: Any) -> np.ndarray:
+    """A record of :func:`cuda_record_dtype` ``(fields)`` as a one-element structured array (how
+    CuPy passes a struct by value); pointer fields hold ``pointer(array)`` of the given arrays."""
+    record = np.zeros(1, dtype=cuda_record_dtype(fields))
+    for name, kind in fields:
+        record[name] = pointer(values[name]) if kind == "ptr" else values[name]
+    return record

@@ -5,10 +5,13 @@ SplitMix64 finaliser ``mix64`` and γ = 0x9E3779B97F4A7C15 (Steele, Lea & Flood 
 derived hierarchically, e.g. ``derive(derive(derive(root(seed), SIMULATE), replica), step)``, so a
 draw depends only on (seed, purpose, replica, step, position in the step) and never on which thread
 or device computes it.  The same arithmetic is written three times: Python integers (readable
-reference), Numba (``*_nb``) and CUDA C (:data:`CUDA_SOURCE`); tests check that they agree.
+reference), Numba (``*_nb``) and CUDA C (``rng.cuh``, :data:`CUDA_SOURCE`); tests check that they
+agree.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -186,18 +189,6 @@ def uniform_array(xp, keys, counters):
     return (z >> xp.uint64(11)).astype(xp.float64) * _INV53
 
 
-CUDA_SOURCE = r"""
-typedef unsigned long long u64;
-__device__ __forceinline__ u64 dbd_mix64(u64 z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-__device__ __forceinline__ u64 dbd_derive(u64 key, u64 index) {
-    return dbd_mix64(key ^ dbd_mix64((index + 1ULL) * 0x9E3779B97F4A7C15ULL));
-}
-__device__ __forceinline__ double dbd_uniform(u64 key, u64 counter) {
-    u64 z = dbd_mix64(key + (counter + 1ULL) * 0x9E3779B97F4A7C15ULL);
-    return (double)(z >> 11) * 1.1102230246251565e-16;
-}
-"""
+#: CUDA C twin of :func:`mix64`, :func:`derive` and :func:`uniform` (``dbd_mix64``, ``dbd_derive``,
+#: ``dbd_uniform``): the text of ``rng.cuh``, which the CUDA kernels include
+CUDA_SOURCE = (Path(__file__).resolve().parent / "rng.cuh").read_text()

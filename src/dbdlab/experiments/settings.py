@@ -2,9 +2,9 @@
 
 * :data:`SETTINGS` — per experiment, the lattice and run settings of the papers' training sets
   and the learning settings of the authors' runs (what the original code did where it differs
-  from the papers' text; book chapter "Reproduction notes", sections ``repro-networks`` and
-  ``repro-learning``).  The reaction rates are the defaults of the presets of the same name in
-  :mod:`dbdlab.simulate.networks` (a lower layer cannot read this module, and
+  from the papers' text; reproduction notes: repro-networks, repro-learning-step and the
+  ``repro-…-config`` sections).  The reaction rates are the defaults of the presets of the same
+  name in :mod:`dbdlab.simulate.networks` (a lower layer cannot read this module, and
   ``dbdlab.networks.lotka_volterra()`` must give the paper's system).
 * :data:`PROFILES` — per profile (``quick``, ``paper``) and notebook stem, the parameters that
   ``dbdlab run`` injects into the notebook's ``parameters`` cell (:mod:`dbdlab.pipeline`).  The
@@ -24,7 +24,7 @@ __all__ = ["PROFILES", "SETTINGS"]
 #: (paper A) with window length and shift in timesteps; ``initial_fit``: static learning of the
 #: initial conditions.
 SETTINGS: dict[str, dict[str, Any]] = {
-    # paper B §III (reproduction notes: repro-networks, repro-learning-lv)
+    # paper B §III (reproduction notes: repro-networks, repro-lv-config)
     "lotka_volterra": {
         "shape": (40, 40),
         "periodic": True,
@@ -35,7 +35,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "learning": {"steps": 980, "lr": 2.5e-6, "batch": 5, "window_length": 10,
                      "shift_every": 2, "substeps": 1, "sweeps": 10, "center_rate": 0.5},
     },
-    # paper A §IV.B (repro-networks, repro-learning-rossler)
+    # paper A §IV.B (repro-networks, repro-rossler-config)
     "rossler": {
         "shape": (10, 10, 10),
         "periodic": False,
@@ -47,7 +47,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
                      "window_length": 10, "shift_every": 100, "substeps": 10,
                      "reconstructions": 10},
     },
-    # paper A §IV.A (repro-networks, repro-learning-annihilation, repro-maxent)
+    # paper A §IV.A (repro-networks, repro-annihilation-config, repro-maxent-fit)
     "annihilation": {
         "shape": (1000,),
         "periodic": False,

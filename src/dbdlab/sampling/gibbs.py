@@ -102,6 +102,17 @@ def _prepare(model: BoltzmannMachine, theta: Any, chains: Chains):
     return biases, weights, xp
 
 
+def _sweeps_kernel(backend: str):
+    """The dedicated sweep kernel of a backend (Numba on the CPU, CUDA through CuPy), if any."""
+    if backend == "numba":
+        return run_sweeps
+    if backend == "cupy":
+        from ._cupy_layers import run_sweeps as run_sweeps_cuda
+
+        return run_sweeps_cuda
+    return None
+
+
 def gibbs_sweeps(model: BoltzmannMachine | FullyVisible1DModel, theta: Any, chains: Chains,
                  n_sweeps: int = 1, *, order: Any = None) -> Chains:
     """Run ``n_sweeps`` block Gibbs sweeps on ``chains`` in place (binary samples).
@@ -133,11 +144,13 @@ def gibbs_sweeps(model: BoltzmannMachine | FullyVisible1DModel, theta: Any, chai
     biases, weights, xp = _prepare(model, theta, chains)
     groups = default_order(model, chains.clamped) if order is None else \
         _check_order(model, order, chains.clamped)
+    kernel = _sweeps_kernel(chains.backend)
     for done in range(int(n_sweeps)):
-        # Numba backend: a dedicated kernel (bit-identical to the loop below) runs the remaining
-        # sweeps once every layer it reads is binary; a NumPy sweep first makes them binary
-        if chains.backend == "numba" and run_sweeps(model, biases, weights, chains, groups,
-                                                    int(n_sweeps) - done):
+        # Numba and CuPy backends: a dedicated kernel (bit-identical to this loop on NumPy) runs
+        # the remaining sweeps once every layer it reads is binary; an array-module sweep first
+        # makes them binary
+        if kernel is not None and kernel(model, biases, weights, chains, groups,
+                                         int(n_sweeps) - done):
             break
         for group in groups:
             for l in group:

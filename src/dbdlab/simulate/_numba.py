@@ -8,9 +8,18 @@ Hot-loop design (developer guide: dev-performance): counter-based RNG inlined, n
 tables are precomputed), int8 states, per-replica work arrays allocated once per call, and O(1)
 random picks from the hop sweep's "todo" set through a hierarchical bag (planes → rows → sites) with
 swap-with-last removal.
+
+Kernel arguments are grouped into records (named tuples of arrays and numbers, which Numba
+passes like separate arguments): :class:`Ensemble` (state updated in place), :class:`Frames`
+(what one call records), :class:`Geometry` (neighbour tables, :class:`Selection` rules and the hop
+bag's layout) and :class:`Network` (the network's flat tables); per replica, :class:`Counts`
+(molecules per row/plane and code) and :class:`Bag` (the hop sweep's bag).  The CUDA kernel
+(``kernels/advance.cu``) has the same records as C structs.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -20,30 +29,113 @@ from ..rng import derive_nb, uniform_nb
 _MAX_FISSION_TRIES = 20
 
 
+class Selection(NamedTuple):
+    """How random sites are picked: the reference's row/plane-biased rule (``biased``;
+    reproduction notes: repro-selection) or uniformly, over ``rows_per_plane`` rows of
+    ``row_size`` sites per plane."""
+
+    biased: bool
+    rows_per_plane: int
+    row_size: int
+
+
+class Geometry(NamedTuple):
+    """Lattice tables of a run: ``nbr[s, :nnbr[s]]`` neighbours of site ``s``, the pick rule,
+    and the layout (rows per plane, sites per row) of the hop sweep's bag."""
+
+    nbr: np.ndarray
+    nnbr: np.ndarray
+    selection: Selection
+    bag_rows_per_plane: int
+    bag_row_size: int
+
+
+class Network(NamedTuple):
+    """Flat tables of a reaction network (:class:`dbdlab.simulate.reactions.NetworkTables`)."""
+
+    uni_kind: np.ndarray
+    uni_reactant: np.ndarray
+    uni_product1: np.ndarray
+    uni_product2: np.ndarray
+    uni_rate: np.ndarray
+    uni_auto: np.ndarray
+    pair_start: np.ndarray
+    pair_len: np.ndarray
+    pair_rxn: np.ndarray
+    enc_prob: np.ndarray
+    enc_nprod: np.ndarray
+    enc_p1: np.ndarray
+    enc_p2: np.ndarray
+
+
+class Ensemble(NamedTuple):
+    """State of every replica, updated in place: ``occ`` (replicas, sites) int8 codes,
+    ``n_total`` (replicas, codes) molecules per code, ``state`` (replicas, 3) = [pending
+    reaction (−1 none), its firing time, current time], stream ``keys``; timestep ``dt``."""
+
+    occ: np.ndarray
+    n_total: np.ndarray
+    state: np.ndarray
+    keys: np.ndarray
+    dt: float
+
+
+class Frames(NamedTuple):
+    """Frames ``first … first + n − 1`` recorded by one call into ``lattice`` (replicas, n,
+    sites) and ``counts`` (replicas, n, species); no step follows frame ``last``."""
+
+    lattice: np.ndarray
+    counts: np.ndarray
+    first: int
+    last: int
+
+
+class Counts(NamedTuple):
+    """Per replica: molecules of each code per row ``cnt_row[code·n_rows + row]`` and per plane."""
+
+    cnt_row: np.ndarray
+    cnt_plane: np.ndarray
+
+
+class Bag(NamedTuple):
+    """Per replica: the hop sweep's hierarchical bag of sites (planes → rows → sites)."""
+
+    elem: np.ndarray
+    rowlen: np.ndarray
+    pos: np.ndarray
+    prow: np.ndarray
+    nrows: np.ndarray
+    rowpos: np.ndarray
+    planes: np.ndarray
+    nplanes: np.ndarray
+    planepos: np.ndarray
+
+
 # --- hierarchical bag of sites: uniform pick over planes, then rows, then sites ---------------
 
 
 @njit(cache=True, _nrt=False)
-def _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
-             rows_per_plane, row_size):
+def _bag_add(site, bag, rows_per_plane, row_size):
     g = site // row_size
-    if rowlen[g] == 0:
+    if bag.rowlen[g] == 0:
         p = g // rows_per_plane
-        if nrows[p] == 0:
-            planes[nplanes[0]] = p
-            planepos[p] = nplanes[0]
-            nplanes[0] += 1
-        prow[p * rows_per_plane + nrows[p]] = g
-        rowpos[g] = nrows[p]
-        nrows[p] += 1
-    elem[g * row_size + rowlen[g]] = site
-    pos[site] = rowlen[g]
-    rowlen[g] += 1
+        if bag.nrows[p] == 0:
+            bag.planes[bag.nplanes[0]] = p
+            bag.planepos[p] = bag.nplanes[0]
+            bag.nplanes[0] += 1
+        bag.prow[p * rows_per_plane + bag.nrows[p]] = g
+        bag.rowpos[g] = bag.nrows[p]
+        bag.nrows[p] += 1
+    bag.elem[g * row_size + bag.rowlen[g]] = site
+    bag.pos[site] = bag.rowlen[g]
+    bag.rowlen[g] += 1
 
 
 @njit(cache=True, _nrt=False)
-def _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, rows_per_plane):
+def _bag_drop_row(g, bag, rows_per_plane):
     """Remove the (now empty) row ``g`` from its plane, and the plane if it empties."""
+    prow, nrows, rowpos, planes, nplanes, planepos = (bag.prow, bag.nrows, bag.rowpos,
+                                                      bag.planes, bag.nplanes, bag.planepos)
     p = g // rows_per_plane
     j = rowpos[g]
     lastrow = prow[p * rows_per_plane + nrows[p] - 1]
@@ -59,8 +151,8 @@ def _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, rows_per_pl
 
 
 @njit(cache=True, _nrt=False)
-def _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
-                rows_per_plane, row_size):
+def _bag_remove(site, bag, rows_per_plane, row_size):
+    elem, rowlen, pos = bag.elem, bag.rowlen, bag.pos
     g = site // row_size
     i = pos[site]
     last = elem[g * row_size + rowlen[g] - 1]
@@ -69,7 +161,7 @@ def _bag_remove(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, p
     rowlen[g] -= 1
     pos[site] = -1
     if rowlen[g] == 0:
-        _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, rows_per_plane)
+        _bag_drop_row(g, bag, rows_per_plane)
 
 
 @njit(cache=True, _nrt=False)
@@ -86,7 +178,9 @@ def _split(u, n):
 
 
 @njit(cache=True, _nrt=False)
-def _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size):
+def _count_rows(occ, counts, n_codes, sel):
+    cnt_row, cnt_plane = counts.cnt_row, counts.cnt_plane
+    rows_per_plane, row_size = sel.rows_per_plane, sel.row_size
     cnt_row[:] = 0
     cnt_plane[:] = 0
     n_rows = occ.shape[0] // row_size
@@ -104,20 +198,22 @@ def _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size):
 
 
 @njit(cache=True, _nrt=False)
-def _pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased, rows_per_plane, row_size):
+def _pick_code(u, code, occ, counts, n_total, sel):
     """Site of a random molecule of ``code`` (0 = a random empty site), or −1 if there is none.
 
-    ``biased``: uniform plane among planes with a candidate, then row, then site (the reference's
-    choice, reproduction notes: repro-selection).  Otherwise uniform over all candidates (index
-    order).
+    ``sel.biased``: uniform plane among planes with a candidate, then row, then site (the
+    reference's choice, reproduction notes: repro-selection).  Otherwise uniform over all
+    candidates (index order).
     """
+    cnt_row, cnt_plane = counts.cnt_row, counts.cnt_plane
+    rows_per_plane, row_size = sel.rows_per_plane, sel.row_size
     n_rows = occ.shape[0] // row_size
     n_planes = n_rows // rows_per_plane
     if n_total <= 0:
         return -1
     crow = code * n_rows
     cpl = code * n_planes
-    if biased:
+    if sel.biased:
         nz = 0
         for p in range(n_planes):
             if cnt_plane[cpl + p] > 0:
@@ -167,35 +263,33 @@ def _pick_code(u, code, occ, cnt_row, cnt_plane, n_total, biased, rows_per_plane
 
 
 @njit(cache=True, _nrt=False)
-def _set_site(site, new, occ, n_total, cnt_row, cnt_plane, counts_valid, rows_per_plane,
-              row_size):
+def _set_site(site, new, occ, n_total, counts, sel):
+    """Put code ``new`` on ``site``, keeping the totals and the row/plane counts."""
     old = occ[site]
     occ[site] = new
     n_total[old] -= 1
     n_total[new] += 1
-    if counts_valid:
-        n_rows = occ.shape[0] // row_size
-        n_planes = n_rows // rows_per_plane
-        g = site // row_size
-        p = g // rows_per_plane
-        cnt_row[old * n_rows + g] -= 1
-        cnt_row[new * n_rows + g] += 1
-        cnt_plane[old * n_planes + p] -= 1
-        cnt_plane[new * n_planes + p] += 1
+    n_rows = occ.shape[0] // sel.row_size
+    n_planes = n_rows // sel.rows_per_plane
+    g = site // sel.row_size
+    p = g // sel.rows_per_plane
+    counts.cnt_row[old * n_rows + g] -= 1
+    counts.cnt_row[new * n_rows + g] += 1
+    counts.cnt_plane[old * n_planes + p] -= 1
+    counts.cnt_plane[new * n_planes + p] += 1
 
 
 # --- one replica ------------------------------------------------------------------------------
 
 
 @njit(cache=True, _nrt=False)
-def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1, uni_rate,
-              uni_auto):
+def _schedule(key, counter, t_now, n_total, net):
     """Draw the next unimolecular event (Gillespie direct method, reproduction notes:
     repro-step)."""
-    n_uni = uni_kind.shape[0]
+    n_uni = net.uni_kind.shape[0]
     total = 0.0
     for r in range(n_uni):
-        total += _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto)
+        total += _propensity(r, n_total, net)
     if total <= 0.0:
         return -1, 0.0, counter
     u1 = uniform_nb(key, counter)
@@ -205,7 +299,7 @@ def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1
     chosen = -1
     cumulative = 0.0
     for r in range(n_uni):
-        a = _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto)
+        a = _propensity(r, n_total, net)
         if a > 0.0:
             chosen = r
             cumulative += a
@@ -215,37 +309,35 @@ def _schedule(key, counter, t_now, n_total, uni_kind, uni_reactant, uni_product1
 
 
 @njit(cache=True, _nrt=False)
-def _propensity(r, n_total, uni_kind, uni_reactant, uni_product1, uni_rate, uni_auto):
-    if uni_kind[r] == 3:  # creation 0 -> A
-        if uni_auto[r]:
-            n = n_total[uni_product1[r]]
-            return uni_rate[r] * (n if n > 0 else 1)
-        return uni_rate[r]
-    return uni_rate[r] * n_total[uni_reactant[r]]
+def _propensity(r, n_total, net):
+    if net.uni_kind[r] == 3:  # creation 0 -> A
+        if net.uni_auto[r]:
+            n = n_total[net.uni_product1[r]]
+            return net.uni_rate[r] * (n if n > 0 else 1)
+        return net.uni_rate[r]
+    return net.uni_rate[r] * n_total[net.uni_reactant[r]]
 
 
 @njit(cache=True, _nrt=False)
-def _execute(rxn, key, counter, occ, n_total, cnt_row, cnt_plane, biased, rows_per_plane,
-             row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2):
-    """Carry out unimolecular reaction ``rxn`` (reproduction notes: repro-step); returns the new
-    draw counter."""
-    kind = uni_kind[rxn]
+def _execute(rxn, key, counter, occ, n_total, counts, geo, net):
+    """Carry out unimolecular reaction ``rxn`` (reproduction notes: repro-step); returns the
+    new draw counter."""
+    sel = geo.selection
+    nbr, nnbr = geo.nbr, geo.nnbr
+    kind = net.uni_kind[rxn]
     if kind == 3:
         u = uniform_nb(key, counter)
         counter += 1
-        site = _pick_code(u, 0, occ, cnt_row, cnt_plane, n_total[0], biased, rows_per_plane,
-                          row_size)
+        site = _pick_code(u, 0, occ, counts, n_total[0], sel)
         if site >= 0:
-            _set_site(site, uni_product1[rxn], occ, n_total, cnt_row, cnt_plane, True,
-                      rows_per_plane, row_size)
+            _set_site(site, net.uni_product1[rxn], occ, n_total, counts, sel)
         return counter
-    reactant = uni_reactant[rxn]
+    reactant = net.uni_reactant[rxn]
     if kind == 2:
         for _ in range(_MAX_FISSION_TRIES):
             u = uniform_nb(key, counter)
             counter += 1
-            site = _pick_code(u, reactant, occ, cnt_row, cnt_plane, n_total[reactant], biased,
-                              rows_per_plane, row_size)
+            site = _pick_code(u, reactant, occ, counts, n_total[reactant], sel)
             if site < 0:
                 return counter
             free = 0
@@ -264,27 +356,21 @@ def _execute(rxn, key, counter, occ, n_total, cnt_row, cnt_plane, biased, rows_p
                         target = nbr[site, j]
                         break
                     k -= 1
-            _set_site(site, uni_product1[rxn], occ, n_total, cnt_row, cnt_plane, True,
-                      rows_per_plane, row_size)
-            _set_site(target, uni_product2[rxn], occ, n_total, cnt_row, cnt_plane, True,
-                      rows_per_plane, row_size)
+            _set_site(site, net.uni_product1[rxn], occ, n_total, counts, sel)
+            _set_site(target, net.uni_product2[rxn], occ, n_total, counts, sel)
             return counter
         return counter
     u = uniform_nb(key, counter)
     counter += 1
-    site = _pick_code(u, reactant, occ, cnt_row, cnt_plane, n_total[reactant], biased,
-                      rows_per_plane, row_size)
+    site = _pick_code(u, reactant, occ, counts, n_total[reactant], sel)
     if site >= 0:
-        new = uni_product1[rxn] if kind == 1 else 0
-        _set_site(site, new, occ, n_total, cnt_row, cnt_plane, True, rows_per_plane, row_size)
+        new = net.uni_product1[rxn] if kind == 1 else 0
+        _set_site(site, new, occ, n_total, counts, sel)
     return counter
 
 
 @njit(cache=True, _nrt=False)
-def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_rows_per_plane,
-          bag_row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2, uni_rate,
-          uni_auto, pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2,
-          cnt_row, cnt_plane, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos):
+def _step(key, occ, n_total, state, dt, geo, net, counts, bag):
     """One timestep (reproduction notes: repro-step): unimolecular Gillespie events up to T + dt,
     then one hop sweep.
 
@@ -294,29 +380,31 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
     counter = 0
     t_now = state[2]
     t_end = t_now + dt
-    if uni_kind.shape[0] > 0:
+    if net.uni_kind.shape[0] > 0:
         pending = int(state[0])
         t_next = state[1]
         if pending < 0:
-            pending, t_next, counter = _schedule(key, counter, t_now, n_total, uni_kind,
-                                                 uni_reactant, uni_product1, uni_rate, uni_auto)
+            pending, t_next, counter = _schedule(key, counter, t_now, n_total, net)
         counts_valid = False
         while pending >= 0 and t_next < t_end:
             if not counts_valid:
-                _count_rows(occ, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size)
+                _count_rows(occ, counts, n_codes, geo.selection)
                 counts_valid = True
-            counter = _execute(pending, key, counter, occ, n_total, cnt_row, cnt_plane, biased,
-                               rows_per_plane, row_size, nbr, nnbr, uni_kind, uni_reactant,
-                               uni_product1, uni_product2)
+            counter = _execute(pending, key, counter, occ, n_total, counts, geo, net)
             t_now = t_next
-            pending, t_next, counter = _schedule(key, counter, t_now, n_total, uni_kind,
-                                                 uni_reactant, uni_product1, uni_rate, uni_auto)
+            pending, t_next, counter = _schedule(key, counter, t_now, n_total, net)
         state[0] = pending
         state[1] = t_next
     state[2] = t_end
 
     # hop sweep (reproduction notes: repro-step): every molecule present now attempts one hop, in
     # random order
+    elem, rowlen, pos, prow, nrows, planes, nplanes = (bag.elem, bag.rowlen, bag.pos, bag.prow,
+                                                       bag.nrows, bag.planes, bag.nplanes)
+    nbr, nnbr = geo.nbr, geo.nnbr
+    pair_start, pair_len, pair_rxn = net.pair_start, net.pair_len, net.pair_rxn
+    enc_prob, enc_nprod, enc_p1, enc_p2 = net.enc_prob, net.enc_nprod, net.enc_p1, net.enc_p2
+    bag_rows_per_plane, bag_row_size = geo.bag_rows_per_plane, geo.bag_row_size
     nplanes[0] = 0
     nrows[:] = 0
     rowlen[:] = 0
@@ -324,8 +412,7 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
     for site in range(n_sites):
         pos[site] = -1
         if occ[site] != 0:
-            _bag_add(site, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos,
-                     bag_rows_per_plane, bag_row_size)
+            _bag_add(site, bag, bag_rows_per_plane, bag_row_size)
     # _bag_pick + _bag_remove written out: this loop is the simulator's hot spot.  Levels with
     # a single plane/row are skipped; split(u, 1) would return (0, u), so the draws are unchanged.
     single_plane = n_sites == bag_rows_per_plane * bag_row_size
@@ -351,7 +438,7 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
         rowlen[g] = last_i
         pos[site] = -1
         if last_i == 0:
-            _bag_drop_row(g, prow, nrows, rowpos, planes, nplanes, planepos, bag_rows_per_plane)
+            _bag_drop_row(g, bag, bag_rows_per_plane)
         k, u = _split(u, nnbr[site])
         target = nbr[site, k]
         mover = occ[site]
@@ -371,8 +458,7 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
             counter += 1
             if u < enc_prob[rxn]:
                 if pos[target] >= 0:
-                    _bag_remove(target, elem, rowlen, pos, prow, nrows, rowpos, planes, nplanes,
-                                planepos, bag_rows_per_plane, bag_row_size)
+                    _bag_remove(target, bag, bag_rows_per_plane, bag_row_size)
                 n_total[mover] -= 1
                 n_total[partner] -= 1
                 n_total[0] += 2
@@ -392,52 +478,49 @@ def _step(key, occ, n_total, state, dt, biased, rows_per_plane, row_size, bag_ro
 
 
 @njit(parallel=True, cache=True)
-def advance(occ, n_total, state, keys, first_frame, n_frames, last_frame, out_lattice,
-            out_counts, store, dt, biased, rows_per_plane, row_size, bag_rows_per_plane,
-            bag_row_size, nbr, nnbr, uni_kind, uni_reactant, uni_product1, uni_product2,
-            uni_rate, uni_auto, pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1,
-            enc_p2):
-    """Record frames ``first_frame … first_frame+n_frames−1`` of every replica, stepping between.
+def advance(ensemble, frames, geo, net):
+    """Record ``frames`` of every replica of ``ensemble``, stepping between them.
 
     Frame ``f`` is the state at time ``f·dt`` before step ``f+1`` (reproduction notes:
-    repro-output); no step follows the
-    ``last_frame``.  ``occ``, ``n_total`` and ``state`` are updated in place so that a run can be
-    continued by another call.
+    repro-output); no step follows ``frames.last``.  The ensemble's ``occ``, ``n_total`` and
+    ``state`` are updated in place so that a run can be continued by another call.  (A parallel
+    loop cannot capture tuples, so the records are unpacked here and packed again per replica.)
     """
+    occ, n_total, state, keys, dt = ensemble
+    lattice_out, counts_out, first, last = frames
+    nbr, nnbr, (biased, rows_per_plane, row_size), bag_rows_per_plane, bag_row_size = geo
+    (uni_kind, uni_reactant, uni_product1, uni_product2, uni_rate, uni_auto, pair_start,
+     pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2) = net
     n_rep, n_sites = occ.shape
     n_codes = n_total.shape[1]
+    n_frames = lattice_out.shape[1]
     n_rows = n_sites // row_size
     n_planes = n_rows // rows_per_plane
     n_bag_rows = n_sites // bag_row_size
     n_bag_planes = n_bag_rows // bag_rows_per_plane
     for r in prange(n_rep):
-        cnt_row = np.empty(n_codes * n_rows, dtype=np.int32)
-        cnt_plane = np.empty(n_codes * n_planes, dtype=np.int32)
-        elem = np.empty(n_sites, dtype=np.int32)
-        rowlen = np.zeros(n_bag_rows, dtype=np.int32)
-        pos = np.empty(n_sites, dtype=np.int32)
-        prow = np.empty(n_bag_rows, dtype=np.int32)
-        nrows = np.zeros(n_bag_planes, dtype=np.int32)
-        rowpos = np.empty(n_bag_rows, dtype=np.int32)
-        planes = np.empty(n_bag_planes, dtype=np.int32)
-        nplanes = np.zeros(1, dtype=np.int32)
-        planepos = np.empty(n_bag_planes, dtype=np.int32)
+        geo_r = Geometry(nbr, nnbr, Selection(biased, rows_per_plane, row_size),
+                         bag_rows_per_plane, bag_row_size)
+        net_r = Network(uni_kind, uni_reactant, uni_product1, uni_product2, uni_rate, uni_auto,
+                        pair_start, pair_len, pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2)
+        counts = Counts(np.empty(n_codes * n_rows, dtype=np.int32),
+                        np.empty(n_codes * n_planes, dtype=np.int32))
+        bag = Bag(np.empty(n_sites, dtype=np.int32), np.zeros(n_bag_rows, dtype=np.int32),
+                  np.empty(n_sites, dtype=np.int32), np.empty(n_bag_rows, dtype=np.int32),
+                  np.zeros(n_bag_planes, dtype=np.int32), np.empty(n_bag_rows, dtype=np.int32),
+                  np.empty(n_bag_planes, dtype=np.int32), np.zeros(1, dtype=np.int32),
+                  np.empty(n_bag_planes, dtype=np.int32))
         occ_r = occ[r]
         total_r = n_total[r]
         state_r = state[r]
         for i in range(n_frames):
-            frame = first_frame + i
-            if store:
-                out_lattice[r, i, :] = occ_r
+            frame = first + i
+            lattice_out[r, i, :] = occ_r
             for code in range(1, n_codes):
-                out_counts[r, i, code - 1] = total_r[code]
-            if frame < last_frame:
+                counts_out[r, i, code - 1] = total_r[code]
+            if frame < last:
                 key = derive_nb(keys[r], frame)
-                _step(key, occ_r, total_r, state_r, dt, biased, rows_per_plane, row_size,
-                      bag_rows_per_plane, bag_row_size, nbr, nnbr, uni_kind, uni_reactant,
-                      uni_product1, uni_product2, uni_rate, uni_auto, pair_start, pair_len,
-                      pair_rxn, enc_prob, enc_nprod, enc_p1, enc_p2, cnt_row, cnt_plane, elem,
-                      rowlen, pos, prow, nrows, rowpos, planes, nplanes, planepos)
+                _step(key, occ_r, total_r, state_r, dt, geo_r, net_r, counts, bag)
 
 
 @njit(parallel=True, cache=True)
@@ -453,18 +536,17 @@ def place_counts(occ, keys, species_counts, biased, rows_per_plane, row_size):
     n_rows = n_sites // row_size
     n_planes = n_rows // rows_per_plane
     for r in prange(n_rep):
+        sel = Selection(biased, rows_per_plane, row_size)
         occ_r = occ[r]
-        cnt_row = np.empty(n_codes * n_rows, dtype=np.int32)
-        cnt_plane = np.empty(n_codes * n_planes, dtype=np.int32)
+        counts = Counts(np.empty(n_codes * n_rows, dtype=np.int32),
+                        np.empty(n_codes * n_planes, dtype=np.int32))
         n_total = np.zeros(n_codes, dtype=np.int64)
         n_total[0] = n_sites
-        _count_rows(occ_r, cnt_row, cnt_plane, n_codes, rows_per_plane, row_size)
+        _count_rows(occ_r, counts, n_codes, sel)
         counter = 0
         for code in range(1, n_codes):
             for _ in range(species_counts[code - 1]):
                 u = uniform_nb(keys[r], counter)
                 counter += 1
-                site = _pick_code(u, 0, occ_r, cnt_row, cnt_plane, n_total[0], biased,
-                                  rows_per_plane, row_size)
-                _set_site(site, code, occ_r, n_total, cnt_row, cnt_plane, True, rows_per_plane,
-                          row_size)
+                site = _pick_code(u, 0, occ_r, counts, n_total[0], sel)
+                _set_site(site, code, occ_r, n_total, counts, sel)

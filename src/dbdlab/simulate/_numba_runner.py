@@ -20,10 +20,14 @@ class NumbaRunner(EnsembleRunner):
         out_counts = np.empty((self.n_rep, n_frames, self.n_species), dtype=np.int32)
         nbr, nnbr = self.lattice.neighbours
         t = self.tables
-        _numba.advance(self.occ, self.n_total, self.state, self.keys, first_frame, n_frames,
-                       self.steps - 1, out_lattice, out_counts, True, self.dt, self.biased,
-                       self.rows_per_plane, self.row_size, *self.bag_geometry, nbr, nnbr,
-                       t.uni_kind, t.uni_reactant, t.uni_product1, t.uni_product2, t.uni_rate,
-                       t.uni_autocatalytic, t.pair_start, t.pair_len, t.pair_rxn,
-                       t.enc_probability, t.enc_nproducts, t.enc_product1, t.enc_product2)
+        geometry = _numba.Geometry(nbr, nnbr, _numba.Selection(self.biased, self.rows_per_plane,
+                                                                self.row_size),
+                                   *self.bag_geometry)
+        network = _numba.Network(t.uni_kind, t.uni_reactant, t.uni_product1, t.uni_product2,
+                                 t.uni_rate, t.uni_autocatalytic, t.pair_start, t.pair_len,
+                                 t.pair_rxn, t.enc_probability, t.enc_nproducts,
+                                 t.enc_product1, t.enc_product2)
+        _numba.advance(_numba.Ensemble(self.occ, self.n_total, self.state, self.keys, self.dt),
+                       _numba.Frames(out_lattice, out_counts, first_frame, self.steps - 1),
+                       geometry, network)
         return out_lattice, out_counts
