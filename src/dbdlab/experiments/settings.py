@@ -77,6 +77,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "04_rossler": {},
         "05_lotka_volterra_dbm": {},
         "validation": {},
+        "06_closure_analysis": {},
     },
     "paper": {
         "01_simulation": {
@@ -106,5 +107,12 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "05_lotka_volterra_dbm": {"profile": "paper", "train_steps": 980, "eval_chains": 100,
                                   "eval_every": 10, "checkpoint_every": 50},
         "validation": {"profile": "paper"},
+        "06_closure_analysis": {
+            "profile": "paper",
+            "heldout_runs": 100,
+            "eq14_stride": 4,
+            "dbd_chains": 100,
+            "dbd_stride": 5,
+        },
     },
 }
