@@ -81,5 +81,7 @@ gpu-check: venv
 		$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,gpu]'
 	timeout 480 $(BIN)/python benchmarks/gpu.py --check --json $(GPU_JSON)
 
+# also the hidden temporary files (.NAME.PID.RANDOM.tmp) that killed runs leave behind
 clean:
 	rm -rf book/_build book/notebooks $(MATHJAX_DIR)
+	find data notebooks -name '.*.tmp' -type f -delete 2>/dev/null || true

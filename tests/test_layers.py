@@ -18,6 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "dbdlab"
 #: Rank of each top-level part of the package: a module may import modules of its own rank or
 #: lower ranks only.
 LAYERS: dict[str, int] = {
+    "_checks": 0,
     "backend": 0,
     "rng": 0,
     "store": 0,

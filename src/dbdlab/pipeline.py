@@ -17,12 +17,21 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from dbdlab.experiments.settings import PROFILES
-from dbdlab.store import RUN_NOTEBOOK_ENV, RUN_PARAMETERS_ENV, RUN_PROFILE_ENV, find_repo_root
+from dbdlab.store import (
+    DATA_DIR_ENV,
+    RUN_NOTEBOOK_ENV,
+    RUN_PARAMETERS_ENV,
+    RUN_PROFILE_ENV,
+    find_repo_root,
+    remove_stale_temporaries,
+    temporary_name,
+)
 
 __all__ = [
     "NOTEBOOKS",
@@ -117,6 +126,19 @@ def _select(profile: str, notebooks: Iterable[str] | None, root: Path) -> list[s
     return [stem for stem in NOTEBOOKS if stem in requested]
 
 
+def _check_profile_entries(profile: str, stems: list[str]) -> None:
+    """A profile other than the notebooks' own defaults must say what it sets for each one."""
+    if profile == "quick":
+        return  # the parameters cell's defaults are the quick profile
+    missing = [stem for stem in stems if stem not in PROFILES[profile]]
+    if missing:
+        raise ValueError(
+            f"profile {profile!r} has no entry for notebook(s) {', '.join(missing)}, which "
+            f"would silently run with their quick defaults; add the entries to PROFILES"
+            f"[{profile!r}] or run only {', '.join(s for s in stems if s not in missing) or '…'}"
+        )
+
+
 def _first_line(source: str) -> str:
     return next((line.strip() for line in source.splitlines() if line.strip()), "")
 
@@ -135,6 +157,22 @@ def _strip_run_metadata(path: Path) -> None:
         cell.get("metadata", {}).pop("execution", None)
     text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+def _refresh_source(executed: Path, source: Path) -> None:
+    """Copy an executed notebook over its source, without run metadata, atomically.
+
+    Copy, clean and rename, so an interruption never truncates a committed notebook; the
+    unique temporary name keeps concurrent runs from writing into each other's copy.
+    """
+    tmp = temporary_name(source)
+    try:
+        shutil.copyfile(executed, tmp)
+        _strip_run_metadata(tmp)
+        os.replace(tmp, source)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextlib.contextmanager
@@ -176,11 +214,18 @@ def _execute(
         RUN_NOTEBOOK_ENV: stem,
         RUN_PARAMETERS_ENV: json.dumps(dict(parameters), sort_keys=True),
     }
+    # papermill rewrites its output after every cell, so it writes a temporary file that is
+    # renamed over output_path when the run ends (successfully or with a cell error): a reader
+    # never sees a half-written notebook, and an interrupted run keeps the previous one.
+    tmp = temporary_name(output_path)
     try:
-        with _environment(run_env):
+        with _environment(run_env), warnings.catch_warnings():
+            # the hidden temporary name does not end in .ipynb
+            warnings.filterwarnings("ignore", "The specified file .* does not end in",
+                                    UserWarning)
             papermill.execute_notebook(
                 str(input_path),
-                str(output_path),
+                str(tmp),
                 parameters=dict(parameters),
                 kernel_name=kernel_name,
                 # Every dbdlab notebook is Python; saying so lets notebooks without language
@@ -193,7 +238,9 @@ def _execute(
                 # would interleave with the one progress line per notebook; errors still show.
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
+        os.replace(tmp, output_path)
     except PapermillExecutionError as exc:
+        os.replace(tmp, output_path)  # the executed notebook, with the error, for reading
         first = _first_line(exc.source)
         raise NotebookExecutionError(
             f"{where} failed in cell {exc.cell_index} (In [{exc.exec_count}]: {first!r}): "
@@ -212,6 +259,8 @@ def _execute(
             cell_first_line="",
             output_path=output_path,
         ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _report(progress: bool, stem: str, profile: str, start: float, *, failed: bool) -> None:
@@ -272,10 +321,14 @@ def run_notebooks(
     root = Path(cwd) if cwd is not None else (find_repo_root() or Path.cwd())
     root = root.resolve()
     stems = _select(profile, notebooks, root)
+    _check_profile_entries(profile, stems)
     out_dir = Path(output_dir)
     if not out_dir.is_absolute():
         out_dir = root / out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(os.environ.get(DATA_DIR_ENV) or root / "data")
+    for directory in (data_dir, out_dir, root / NOTEBOOK_DIR):
+        remove_stale_temporaries(directory)  # leftovers of killed runs
 
     written: list[Path] = []
     for stem in stems:
@@ -290,14 +343,6 @@ def run_notebooks(
             raise
         _report(progress, stem, profile, start, failed=False)
         if inplace:
-            # Copy, clean and rename so an interruption never truncates a committed notebook.
-            tmp = input_path.with_name(f".{input_path.name}.tmp")
-            try:
-                shutil.copyfile(output_path, tmp)
-                _strip_run_metadata(tmp)
-                os.replace(tmp, input_path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            _refresh_source(output_path, input_path)
         written.append(output_path)
     return written

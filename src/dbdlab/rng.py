@@ -171,9 +171,10 @@ def stream_keys(xp, seed: int, purpose: int, ids) -> object:
     ValueError
         If ``seed`` is not an integer in ``[0, 2**64)``.
     """
-    if int(seed) != seed or not 0 <= int(seed) <= MASK64:
-        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    base = derive(root_key(int(seed)), int(purpose))
+    from dbdlab._checks import integer
+
+    seed = integer(seed, "seed", 0, MASK64)
+    base = derive(root_key(seed), int(purpose))
     # derived on the host: filling a device array with a Python int >= 2**63 is not portable
     ids = np.asarray(ids, dtype=np.uint64)
     keys = derive_array(np, np.full(len(ids), base, dtype=np.uint64), ids)

@@ -28,9 +28,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import signal
 import subprocess
+import threading
 import uuid
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,9 @@ __all__ = [
     "find_repo_root",
     "load_dataset",
     "provenance",
+    "remove_stale_temporaries",
     "save_dataset",
+    "temporary_name",
 ]
 
 JSON_ATTRS_KEY = "dbdlab_json_attrs"
@@ -300,13 +306,126 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[list[int]]:
+    """Hold back SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Why: h5py releases its object identifiers through ``weakref`` callbacks while it writes.  A
+    Python signal handler runs at the next bytecode, which is often inside such a callback, and
+    an exception raised there is only printed ("Exception ignored in: WeakValueDictionary…
+    remove") and dropped; the write then completes and the interrupt is lost.  Inside this
+    block the handlers only record the signal (the yielded list, so the caller can abort before
+    committing); on exit the previous handlers are restored and each recorded signal is
+    re-delivered, so Ctrl-C raises :class:`KeyboardInterrupt` *after* the caller has cleaned
+    up, and SIGTERM terminates as it would have.  Outside the main thread signals cannot be
+    handled in Python, and the block does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    received: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.getsignal(sig) for sig in _DEFERRED_SIGNALS}
+    previous = {sig: h for sig, h in previous.items() if h not in (signal.SIG_IGN, None)}
+    for sig in previous:
+        signal.signal(sig, record)
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(received):
+            handler = previous[sig]
+            if callable(handler):
+                handler(sig, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), sig)
+
+
+# ``.<final name>.<pid>.<8 hex>.tmp``: hidden, next to the final file, unique per process and call
+_TEMPORARY = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def temporary_name(path: str | os.PathLike[str]) -> Path:
+    """A unique hidden temporary file next to ``path``: ``.<name>.<pid>.<random>.tmp``.
+
+    The process id lets :func:`remove_stale_temporaries` tell the leftovers of dead processes
+    from files that a running process is still writing.
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # OverflowError: not a possible pid
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str], *, recursive: bool = True,
+                             final_name: str | None = None) -> list[Path]:
+    """Delete temporary files (:func:`temporary_name`) left by processes that no longer run.
+
+    A process killed while writing (SIGKILL, power loss) cannot remove its temporary file; the
+    next run does.  Files of live processes are kept, so concurrent runs are safe on one machine
+    (process ids are not comparable across machines sharing a file system).
+
+    Parameters
+    ----------
+    directory
+        Where to look (a missing directory is fine).
+    recursive
+        Also look in subdirectories.
+    final_name
+        Only temporaries of this final file name (e.g. ``"result.nc"``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The removed files.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for candidate in directory.rglob(".*.tmp") if recursive else directory.glob(".*.tmp"):
+        match = _TEMPORARY.match(candidate.name)
+        if match is None or not candidate.is_file():
+            continue
+        if final_name is not None and match["final"] != final_name:
+            continue
+        if not _alive(int(match["pid"])):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+class SaveInterrupted(Exception):
+    """Internal: a deferred signal arrived before the new file was committed."""
+
+
 def save_dataset(ds: xr.Dataset, path: str | os.PathLike[str], *, compress: bool = True) -> Path:
     """Write ``ds`` to ``path`` as netCDF4 (HDF5) atomically.
 
     The dataset is written to a hidden temporary file in the target directory, flushed with
     ``fsync`` and renamed over ``path`` with :func:`os.replace`.  If anything fails or the run is
     interrupted, the temporary file is removed and ``path`` keeps its previous content (or stays
-    absent).  Parent directories are created.
+    absent).  Parent directories are created.  SIGINT/SIGTERM during the write are held back
+    (:func:`deferred_interrupts`) and, if one arrived, the write is abandoned before the rename
+    and the signal delivered afterwards (Ctrl-C raises :class:`KeyboardInterrupt`).  Stale
+    temporary files of killed processes are removed by :func:`remove_stale_temporaries`.
 
     The keys of :func:`provenance` are added to the dataset attributes unless already present,
     so a result keeps the provenance it was created with when it is re-saved.  ``ds`` itself is
@@ -337,16 +456,24 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike[str], *, compress: bool
     path = Path(path)
     out, encoding = _prepare(ds, compress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        out.to_netcdf(tmp, engine=ENGINE, encoding=encoding)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # BaseException so that KeyboardInterrupt also cleans up.
-        tmp.unlink(missing_ok=True)
-        raise
+    remove_stale_temporaries(path.parent, recursive=False, final_name=path.name)
+    tmp = temporary_name(path)
+    with deferred_interrupts() as received:
+        try:
+            out.to_netcdf(tmp, engine=ENGINE, encoding=encoding)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if received:
+                raise SaveInterrupted
+            os.replace(tmp, path)
+        except SaveInterrupted:
+            tmp.unlink(missing_ok=True)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    # reached only when no signal was re-delivered as an exception
+    if received:
+        raise KeyboardInterrupt(f"save_dataset({str(path)!r}) was interrupted; file unchanged")
     _fsync_directory(path.parent)
     return path
 

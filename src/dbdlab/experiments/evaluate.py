@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import integer
+
 __all__ = ["sample_visible", "chain_moments_1d", "rmse_over_ics"]
 
 
@@ -22,7 +24,10 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
     from ..backend import to_numpy
     from ..sampling import empty_chains, gibbs_sweeps, random_chains
 
-    thetas = np.asarray(thetas, dtype=float)
+    n_chains = integer(n_chains, "n_chains", 1)
+    sweeps = integer(sweeps, "sweeps", 0)
+    seed = integer(seed, "seed", 0, 2**64 - 1)
+    thetas = np.asarray(model.check_theta(thetas))
     flat = thetas.reshape(-1, thetas.shape[-1])
     per_chain = np.repeat(flat, n_chains, axis=0)
     if start == "empty":

@@ -9,6 +9,7 @@ fields (``adam_m__<name>``, ``adam_v__<name>``), the optimiser step count and th
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import xarray as xr
 from ..fem import HermiteField
 from .dynamics import Dynamics
 
-__all__ = ["fields_to_dataset", "fields_from_dataset", "save_checkpoint", "load_checkpoint"]
+__all__ = ["fields_to_dataset", "fields_from_dataset", "save_checkpoint", "load_checkpoint",
+           "settings_differences"]
 
 
 def fields_to_dataset(fields: Mapping[str, HermiteField], prefix: str = "") -> xr.Dataset:
@@ -54,11 +56,32 @@ def fields_from_dataset(ds: xr.Dataset, names, prefix: str = "") -> dict[str, He
     return out
 
 
+_REQUIRED_ATTRS = ("step", "optimizer_t", "optimizer_kind", "adam_fields", "dynamics", "records")
+
+
+def _flatten(settings: Mapping, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in settings.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def settings_differences(saved: Mapping, current: Mapping) -> list[str]:
+    """``"name: checkpoint X, now Y"`` for every (nested) setting that differs; absent = None."""
+    saved = _flatten(saved)
+    current = _flatten(json.loads(json.dumps(current)))  # the JSON view the checkpoint stores
+    return [f"{key}: checkpoint {saved.get(key)!r}, now {current.get(key)!r}"
+            for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+
+
 def save_checkpoint(path: str | Path, step: int, records: list[dict], dynamics: Dynamics,
                     fields: Mapping[str, HermiteField], optimizer,
-                    extra: xr.Dataset | None = None) -> None:
-    """Fields, optimiser state, history records and an optional ``extra`` Dataset (e.g. an
-    estimator's chains and centres) in one atomically written file."""
+                    extra: xr.Dataset | None = None, settings: Mapping | None = None) -> None:
+    """Fields, optimiser state, history records, the run's ``settings`` (JSON) and an optional
+    ``extra`` Dataset (e.g. an estimator's chains and centres) in one atomically written file."""
     from ..store import save_dataset
 
     ds = fields_to_dataset(fields)
@@ -75,16 +98,42 @@ def save_checkpoint(path: str | Path, step: int, records: list[dict], dynamics: 
                      "adam_fields": json.dumps(sorted(optimizer.moments)),
                      "dynamics": json.dumps(dynamics.to_attrs()),
                      "records": json.dumps([{k: (np.asarray(v).tolist()) for k, v in r.items()}
-                                            for r in records])})
+                                            for r in records]),
+                     "settings": json.dumps(dict(settings or {}), sort_keys=True)})
     save_dataset(ds, path)
 
 
 def load_checkpoint(path: str | Path, dynamics: Dynamics, fields: dict[str, HermiteField],
-                    optimizer) -> tuple[int, list[dict]]:
-    """Restore fields and optimiser state in place; returns (last step, history records)."""
+                    optimizer, settings: Mapping | None = None) -> tuple[int, list[dict]]:
+    """Restore fields and optimiser state in place; returns (last step, history records).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is not a training checkpoint, or was written for other dynamics, another
+        optimiser or other ``settings`` (the message lists every difference).  A checkpoint
+        written before settings were stored is accepted with a warning.
+    """
     from ..store import load_dataset
 
     ds = load_dataset(path)
+    missing = [key for key in _REQUIRED_ATTRS if key not in ds.attrs]
+    if missing:
+        raise ValueError(f"{path} is not a dbdlab training checkpoint (attributes "
+                         f"{', '.join(missing)} are missing); pass another checkpoint path or "
+                         f"move the file away")
+    if settings is not None:
+        if "settings" not in ds.attrs:
+            warnings.warn(f"checkpoint {path} stores no training settings (written by an older "
+                          f"dbdlab); they cannot be checked", UserWarning, stacklevel=3)
+        else:
+            stored = ds.attrs["settings"]
+            stored = json.loads(stored) if isinstance(stored, str) else stored
+            differences = settings_differences(stored, settings)
+            if differences:
+                raise ValueError(f"checkpoint {path} was written with other settings; resuming "
+                                 f"would mix two runs: {'; '.join(differences)}. Use the "
+                                 f"original settings or another checkpoint path")
     saved = ds.attrs["dynamics"]
     saved = json.loads(saved) if isinstance(saved, str) else saved
     if saved != json.loads(json.dumps(dynamics.to_attrs())):

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from dbdlab._checks import integer
+
 __all__ = ["zero_weight_counts", "zero_weight_biases"]
 
 
@@ -35,8 +37,7 @@ def zero_weight_counts(biases: Mapping[str, float], n_units: int) -> dict[str, f
     """
     if not biases:
         raise ValueError("biases: at least one species is needed")
-    if int(n_units) != n_units or n_units < 1:
-        raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
+    n_units = integer(n_units, "n_units", 1)
     values = np.array([float(a) for a in biases.values()])
     if not np.all(np.isfinite(values)):
         raise ValueError(f"biases must be finite, got {dict(biases)}")
@@ -63,8 +64,7 @@ def zero_weight_biases(counts: Mapping[str, float], n_units: int) -> dict[str, f
     """
     if not counts:
         raise ValueError("counts: at least one species is needed")
-    if int(n_units) != n_units or n_units < 1:
-        raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
+    n_units = integer(n_units, "n_units", 1)
     density = {name: float(c) / n_units for name, c in counts.items()}
     for name, rho in density.items():
         if not rho > 0:

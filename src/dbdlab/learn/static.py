@@ -90,6 +90,14 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     if data.ndim < 2 or data.dtype.kind not in "iu":
         raise ValueError(f"data must be integer lattices (n_data, units…), got shape "
                          f"{data.shape} and dtype {data.dtype}")
+    visible = model.layers[0]
+    if data[0].size != visible.n_units:
+        raise ValueError(f"data: each lattice must have {visible.n_units} units (the visible "
+                         f"layer), got shape {data.shape[1:]}")
+    if data.size and (data.min() < 0 or data.max() > visible.n_species):
+        # checked before the int8 cast, which would wrap e.g. 257 to 1
+        raise ValueError(f"data: codes must be in 0…{visible.n_species} (0 empty, k species "
+                         f"{visible.species}), got values in {data.min()}…{data.max()}")
     data = data.reshape(data.shape[0], -1).astype(np.int8)
     labels = np.zeros(len(data), dtype=int) if groups is None else np.asarray(groups)
     if labels.shape != (len(data),):
@@ -176,6 +184,9 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
             for g in range(n_groups):
                 gradient[g, :n_bias] -= np.asarray(bias_shift(model, gradient[g], centers[g]))
         theta = opt.step(theta, gradient * mask)
+        if not np.all(np.isfinite(theta)):
+            raise ValueError(f"fit_boltzmann diverged at step {step + 1} of {steps}: θ is no "
+                             f"longer finite (lr={lr!r}, optimizer={optimizer!r}); lower lr")
         history["theta"].append(theta.copy())
         history["awake"].append(awake)
         history["asleep"].append(asleep)

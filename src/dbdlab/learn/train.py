@@ -20,6 +20,7 @@ an uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,6 +78,56 @@ AdjointRule = Callable[..., "AdjointResult"]
 
 def _norm(gradients: Mapping[str, SparseCoefficients]) -> float:
     return float(np.sqrt(sum(np.sum(g.values**2) for g in gradients.values())))
+
+
+def _describe(value: object) -> object:
+    """JSON-able fingerprint of a setting: scalars as they are, arrays by shape and digest."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+        return f"{value.dtype}{list(value.shape)} sha256:{digest}"
+    if isinstance(value, Mapping):
+        return {str(k): _describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, tuple | list):
+        return [_describe(v) for v in value]
+    if callable(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+    return type(value).__name__
+
+
+def _settings(ics: np.ndarray, estimator: object, window: WindowSchedule, n_timepoints: int,
+              optimizer: FieldOptimizer, adjoint: object, ic_update: str, l2: object,
+              reference_bug_field: str | None) -> dict:
+    """What a resumed run must share with the run that wrote the checkpoint.
+
+    Everything that changes the optimisation path: θ(0), the estimator's scalar settings (e.g.
+    seed, batch, k) and data (by digest), window, optimiser and adjoint.  Not the number of
+    steps (a run may be extended) nor the checkpoint interval.
+    """
+    simple = {k: _describe(v) for k, v in sorted(getattr(estimator, "__dict__", {}).items())
+              if isinstance(v, bool | int | float | str | np.ndarray | np.generic) or v is None}
+    return {"initial_conditions": _describe(ics),
+            "estimator": {"type": type(estimator).__qualname__, **simple},
+            "window": {"length": window.length, "shift_every": window.shift_every,
+                       "start": window.start},
+            "n_timepoints": int(n_timepoints),
+            "optimizer": {"kind": optimizer.kind, "lr": _describe(optimizer.lr),
+                          "beta1": optimizer.beta1, "beta2": optimizer.beta2,
+                          "eps": optimizer.eps},
+            "adjoint": _describe(adjoint), "ic_update": ic_update, "l2": _describe(l2),
+            "reference_bug_field": reference_bug_field}
+
+
+def _check_finite(step: int, arrays: Mapping[str, object]) -> None:
+    """Stop a diverging run before it writes NaNs into the history or a checkpoint."""
+    broken = [name for name, a in arrays.items() if not np.all(np.isfinite(np.asarray(a)))]
+    if broken:
+        raise ValueError(f"training diverged at step {step}: non-finite {', '.join(broken)}; "
+                         "lower the learning rate (optimizer lr) or shorten the window (the "
+                         "last checkpoint, if any, holds the state before this step)")
 
 
 def _mean_gradient(all_grads: list[dict[str, SparseCoefficients]]) -> dict:
@@ -156,8 +207,14 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
     stateful = hasattr(estimator, "state_dataset") and hasattr(estimator, "load_state")
     records: list[dict] = []
     first = 1
+    settings = _settings(ics, estimator, window, n_timepoints, optimizer, adjoint, ic_update, l2,
+                         reference_bug_field)
+    settings["integrator"] = _describe(integrator)
     if checkpoint is not None and Path(checkpoint).exists():
-        first, records = load_checkpoint(checkpoint, dynamics, fields, optimizer)
+        first, records = load_checkpoint(checkpoint, dynamics, fields, optimizer, settings)
+        if first > steps:
+            raise ValueError(f"checkpoint {checkpoint} is at step {first}, beyond steps={steps}; "
+                             f"pass steps >= {first} or another checkpoint path")
         first += 1
         if stateful:
             from ..store import load_dataset
@@ -165,9 +222,15 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
             estimator.load_state(load_dataset(checkpoint))
 
     def solve(ic: int, tau: int, end: int):
-        traj = integrator(dynamics, fields, ics[ic], end + 1)
+        try:
+            traj = integrator(dynamics, fields, ics[ic], end + 1)
+        except ValueError as exc:  # e.g. θ(t) ran off the grid after a huge update
+            raise ValueError(f"training stopped at step {step}, initial condition {ic}: "
+                             f"{exc}") from exc
         timepoints = np.arange(tau, end + 1)
         awake, asleep, *extras = estimator(traj.timepoints[tau:], timepoints, ic, step)
+        _check_finite(step, {"θ trajectory": traj.timepoints, "data moments": awake,
+                             "model moments": asleep})
         if callable(adjoint):
             result = adjoint(dynamics, fields, traj, awake, asleep, tau, *extras)
         elif adjoint == "discrete":
@@ -198,6 +261,8 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
                 grads.append(gradients)
         if ic_update == "mean":
             optimizer.apply(fields, _mean_gradient(grads))
+        _check_finite(step, {"adjoint gradient": norms,
+                             **{f"field {n}": f.coefficients for n, f in fields.items()}})
         records.append({"step": step, "tau": tau, "theta": np.stack(thetas),
                         "awake": awake_sum / len(ics),
                         "asleep": asleep_sum / len(ics), "grad_norm": float(np.mean(norms)),
@@ -205,7 +270,7 @@ def train(dynamics: Dynamics, fields: dict[str, HermiteField], initial_condition
         if checkpoint is not None and checkpoint_every and (step % checkpoint_every == 0 or
                                                             step == steps):
             save_checkpoint(checkpoint, step, records, dynamics, fields, optimizer,
-                            estimator.state_dataset() if stateful else None)
+                            estimator.state_dataset() if stateful else None, settings)
 
     n_w = window.length + 1
     history = xr.Dataset(

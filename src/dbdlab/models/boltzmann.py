@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from dbdlab._checks import check_memory
 from dbdlab.backend import Array, array_module
 
 from .connectivity import LocalConnectivity, local_connectivity, upper_shape
@@ -47,13 +48,26 @@ def check_theta(theta: Any, names: tuple[str, ...]) -> Array:
     Raises
     ------
     ValueError
-        If the last axis has the wrong length (the message names the expected entries).
+        If the last axis has the wrong length (the message names the expected entries) or an
+        entry is NaN or infinite (a non-finite θ would silently fill or empty every unit).
+    TypeError
+        If θ is not numeric.
     """
     xp = array_module(theta)
-    arr = xp.asarray(theta, dtype=xp.float64)
+    kind = np.dtype(getattr(theta, "dtype", np.float64)).kind
+    if isinstance(theta, str | bytes) or kind not in "biuf":
+        raise TypeError(f"theta must be a real numeric array, got {type(theta).__name__}"
+                        f"{f' of dtype {theta.dtype}' if hasattr(theta, 'dtype') else ''}")
+    try:
+        arr = xp.asarray(theta, dtype=xp.float64)
+    except (TypeError, ValueError) as exc:  # e.g. strings or complex numbers in a list
+        raise TypeError(f"theta must be a real numeric array: {exc}") from None
     if arr.ndim == 0 or arr.shape[-1] != len(names):
         raise ValueError(f"theta must have {len(names)} entries in its last axis, in the order "
                          f"({', '.join(names)}); got shape {tuple(arr.shape)}")
+    if not bool(xp.all(xp.isfinite(arr))):
+        raise ValueError(f"theta must be finite; got NaN or infinite entries in "
+                         f"({', '.join(names)})")
     return arr
 
 
@@ -151,6 +165,10 @@ class BoltzmannMachine(NamedParameters):
         if len(flags) != n_conn:
             raise ValueError(f"periodic must be one flag or one per adjacent layer pair "
                              f"({n_conn}), got {periodic!r}")
+        ndim = self.layers[0].ndim
+        check_memory(sum(8.0 * lay.n_units * (4 * 2**ndim + 4 * ndim) for lay in self.layers),
+                     f"the connectivity of layer shapes {[lay.shape for lay in self.layers]}",
+                     "use smaller layer shapes")
         self.connections: tuple[LocalConnectivity, ...] = tuple(
             self._connect(l, bool(flag)) for l, flag in enumerate(flags))
         self.weight_pairs: tuple[tuple[tuple[int, int], ...], ...] = self._weight_pairs(weights)

@@ -20,6 +20,8 @@ def _check_shape(shape: Sequence[int], what: str) -> tuple[int, ...]:
         out = tuple(int(n) for n in shape)
     except TypeError:
         raise TypeError(f"{what} must be a tuple of 1 to 3 integers, got {shape!r}") from None
+    except (ValueError, OverflowError):  # NaN, inf, "abc"
+        raise ValueError(f"{what} must hold integers, got {tuple(shape)!r}") from None
     if not 1 <= len(out) <= 3 or any(n < 1 for n in out):
         raise ValueError(f"{what} must be 1 to 3 positive integers, got {tuple(shape)!r}")
     if any(float(n) != float(m) for n, m in zip(out, shape, strict=True)):

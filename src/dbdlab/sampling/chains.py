@@ -42,6 +42,7 @@ import numpy as np
 from dbdlab.backend import Array, get_xp, resolve_backend, to_numpy
 from dbdlab.rng import Purpose, derive_array, stream_keys, uniform_array
 
+from .._checks import check_memory, integer
 from ..models.layers import Layer
 from ..models.states import flat_state
 
@@ -113,9 +114,7 @@ class Chains:
 
 def _chain_ids(n_chains: int, chain_ids: Any) -> np.ndarray:
     if chain_ids is None:
-        if int(n_chains) != n_chains or n_chains < 1:
-            raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
-        return np.arange(int(n_chains), dtype=np.int64)
+        return np.arange(integer(n_chains, "n_chains", 1), dtype=np.int64)
     ids = np.asarray(chain_ids)
     if ids.ndim != 1 or len(ids) != n_chains or ids.dtype.kind not in "iu" or np.any(ids < 0):
         raise ValueError(f"chain_ids must be {n_chains} non-negative integers, got {chain_ids!r}")
@@ -168,6 +167,12 @@ def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: n
 def _free_chains(model: Any, n_chains: int, seed: int, start: str, probabilities: Any,
                  chain_ids: Any, backend: str | None) -> Chains:
     """Unclamped chains with every layer initialised by ``start`` ("random" or "empty")."""
+    if chain_ids is None:
+        n_chains = integer(n_chains, "n_chains", 1)
+        # per unit: the int8 state, and while drawing it a float64 uniform and comparisons
+        per_chain = sum(lay.n_units * (lay.n_species + 18) for lay in model.layers) + 64
+        check_memory(float(n_chains) * per_chain, f"n_chains={n_chains} chains",
+                     "use fewer chains, or run them in batches with chain_ids")
     ids = _chain_ids(n_chains, chain_ids)
     name = resolve_backend(backend)
     xp = get_xp(name)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dbdlab._checks import integer
 from dbdlab.backend import Array, array_module
 
 from ..models.boltzmann import BoltzmannMachine
@@ -135,8 +136,7 @@ def gibbs_sweeps(model: BoltzmannMachine | FullyVisible1DModel, theta: Any, chai
     -------
     The same :class:`Chains` object.
     """
-    if int(n_sweeps) != n_sweeps or n_sweeps < 0:
-        raise ValueError(f"n_sweeps must be a non-negative integer, got {n_sweeps!r}")
+    n_sweeps = integer(n_sweeps, "n_sweeps", 0)
     if isinstance(model, FullyVisible1DModel):
         if order is not None:
             raise ValueError("the fully visible model has a fixed three-class sweep; no order")
@@ -183,8 +183,7 @@ def mean_field_steps(model: BoltzmannMachine, theta: Any, chains: Chains, n_step
     The same :class:`Chains`; the updated layers hold ``float64`` probabilities
     ``(n_chains, N_l, M_l)``.  No random numbers are drawn.
     """
-    if int(n_steps) != n_steps or n_steps < 0:
-        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    n_steps = integer(n_steps, "n_steps", 0)
     if isinstance(model, FullyVisible1DModel):
         raise TypeError("mean-field steps are defined for layered Boltzmann machines")
     biases, weights, xp = _prepare(model, theta, chains)

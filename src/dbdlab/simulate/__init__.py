@@ -27,22 +27,94 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._checks import TooLarge, check_memory
 from ..backend import progress_enabled, resolve_backend
 from ..rng import Purpose, stream_key
 from .initial import GivenLattices, InitialState, RandomCounts
 from .lattice import Lattice
 from .reactions import ReactionNetwork
 
-__all__ = ["simulate", "SELECTIONS"]
+__all__ = ["simulate", "SELECTIONS", "memory_estimate", "max_events_per_site",
+           "SimulationTooLarge"]
 
 SELECTIONS = ("reference", "uniform")
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+class SimulationTooLarge(TooLarge):
+    """The estimated memory of a :func:`simulate` call exceeds what is available."""
+
+
+def memory_estimate(shape: tuple[int, ...], steps: int, replicas: int, n_species: int,
+                    store_lattices: bool = True, chunk: int | None = None) -> dict[str, int]:
+    """Bytes a :func:`simulate` call needs at its peak, by part (an upper estimate).
+
+    The result holds per (replica, time) one int8 lattice (if stored), int32 counts and float64
+    pair moments (``nn``; ``nnn`` in 2D/3D; per-species triplets and quartics in 1D).  Chunks are
+    concatenated at the end, so the output is counted twice; the kernel's chunk of lattices and
+    the moment temporaries of one chunk come on top.  Measured peaks (``tracemalloc``) lie
+    between 1/4 and 1 of this figure (tests/test_hardening_inputs.py).
+
+    Returns
+    -------
+    dict
+        ``lattices``, ``moments`` (incl. counts), ``working`` (chunk and per-replica state) and
+        ``total``, in bytes.
+    """
+    n_sites = math.prod(shape)
+    frames = replicas * steps
+    pairs = n_species * (n_species + 1) // 2
+    per_frame = 4 * n_species + 8 * pairs + (16 * n_species if len(shape) == 1 else 8 * pairs)
+    chunk = chunk or max(1, steps // 50)
+    parts = {"lattices": 2 * frames * n_sites if store_lattices else 0,
+             "moments": 2 * frames * per_frame,
+             "working": replicas * min(chunk, steps) * n_sites * (1 + 16 * n_species)
+             + replicas * (2 * n_sites + 128)}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+#: bound on the expected unimolecular events per lattice site in one step (the papers'
+#: settings need at most ~0.6: Rössler, Σk·dt = 56.5 × 0.01)
+MAX_EVENTS_PER_SITE = 100.0
+
+
+def max_events_per_site(network: ReactionNetwork, n_sites: int, dt: float) -> float:
+    """Largest expected number of unimolecular events per site in one step of length ``dt``.
+
+    The Gillespie phase of a step executes every event due before ``T + dt``.  A reaction with a
+    reactant has propensity ``k·n ≤ k·n_sites``, an autocatalytic creation ``k·max(n, 1) ≤
+    k·n_sites`` and a plain creation ``k``; the bound is their sum times ``dt`` per site.
+    """
+    total = 0.0
+    for rxn in network.unimolecular:
+        full = rxn.reactants or (rxn.kind == "creation" and rxn.autocatalytic)
+        total += rxn.rate * (1.0 if full else 1.0 / n_sites)
+    return total * dt
+
+
+def _check_memory(shape: tuple[int, ...], steps: int, replicas: int, n_species: int,
+                  store_lattices: bool, chunk: int | None) -> None:
+    need = memory_estimate(shape, steps, replicas, n_species, store_lattices, chunk)
+    advice = ("pass store_lattices=False (the lattices need "
+              f"{need['lattices'] / 1e9:.3g} GB), " if store_lattices else "")
+    check_memory(need["total"], f"simulate (replicas={replicas} × steps={steps} × "
+                 f"{math.prod(shape)} sites)",
+                 f"{advice}use fewer steps or replicas, or run the ensemble in batches of "
+                 f"replicas (replica_offset=…) and save each batch with "
+                 f"dbdlab.store.save_dataset", SimulationTooLarge)
+
+
+#: replica ids are int64 (coordinates, stream indices): offset + replicas must stay below this
+MAX_REPLICA_ID = 2**63 - 1
+
+
+def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
 
 
@@ -137,9 +209,21 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
         ``nn(replica, time, pair)`` (and ``nnn`` in 2D/3D) counted with the simulation's own
         boundary, ``lattice`` if stored, per-replica initial-condition variables, and
         provenance attributes.
+
+    Raises
+    ------
+    SimulationTooLarge
+        (a ``MemoryError`` and ``ValueError``) before any work, when :func:`memory_estimate`
+        exceeds ``$DBDLAB_MEMORY_LIMIT`` bytes or 80 % of the available memory.  The whole
+        result is held in memory; runs larger than memory are done in batches of replicas
+        (``replica_offset``), each saved to its own file — replica ``i`` of a batch is
+        bit-identical to replica ``replica_offset + i`` of one big run.
     """
     if not isinstance(network, ReactionNetwork):
         raise TypeError(f"network must be a ReactionNetwork, got {type(network).__name__}")
+    for name, flag in (("periodic", periodic), ("store_lattices", store_lattices)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
     lattice = Lattice(shape, periodic)  # Lattice checks and normalises shape
     if lattice.n_sites < 2:
         raise ValueError(f"shape {lattice.shape} has fewer than two sites")
@@ -147,16 +231,30 @@ def simulate(network: ReactionNetwork, shape: tuple[int, ...], steps: int, dt: f
         raise ValueError(f"shape {lattice.shape}: periodic axes need at least two sites")
     steps = _check_int("steps", steps, 1)
     replicas = _check_int("replicas", replicas, 1)
-    seed = _check_int("seed", seed, 0)
+    seed = _check_int("seed", seed, 0, 2**64 - 1)  # keys are 64-bit: 2**64 would alias 0
     replica_offset = _check_int("replica_offset", replica_offset, 0)
-    if not (isinstance(dt, (int, float, np.floating)) and math.isfinite(dt) and dt > 0):
+    if replica_offset + replicas > MAX_REPLICA_ID:
+        raise ValueError(f"replica_offset + replicas must be <= 2**63 - 1 (int64 replica ids), "
+                         f"got {replica_offset} + {replicas}")
+    if isinstance(dt, bool | np.bool_) or not isinstance(dt, int | float | np.integer |
+                                                         np.floating):
+        raise TypeError(f"dt must be a real number, got {type(dt).__name__}")
+    if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a finite positive number, got {dt!r}")
+    events = max_events_per_site(network, lattice.n_sites, float(dt))
+    if not events <= MAX_EVENTS_PER_SITE:  # also catches an overflow to inf
+        raise ValueError(
+            f"dt={dt!r} is too large for the rates of {network.name}: up to {events:.3g} "
+            f"unimolecular events per site in one step (limit {MAX_EVENTS_PER_SITE:g}); the "
+            f"lattice algorithm needs rate·dt ≪ 1, so choose dt ≤ "
+            f"{MAX_EVENTS_PER_SITE * float(dt) / events:.3g}")
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
     if chunk is not None:
         chunk = _check_int("chunk", chunk, 1)
     init = _resolve_init(init, lattice, network)
     backend = resolve_backend(backend)
+    _check_memory(lattice.shape, steps, replicas, len(network.species), store_lattices, chunk)
 
     biased = selection == "reference"
     replica_ids = np.arange(replica_offset, replica_offset + replicas)

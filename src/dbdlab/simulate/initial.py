@@ -160,7 +160,11 @@ class GivenLattices:
 
     def validate(self, lattice: Lattice, network: ReactionNetwork) -> None:
         arr = np.asarray(self.lattices)
-        if arr.shape[-lattice.ndim:] != lattice.shape:
+        if arr.dtype.kind not in "iu":
+            # a float 1.99 would become code 1 and a NaN lattice an empty one in the int8 cast
+            raise TypeError(f"init: lattices must be an integer array of species codes, got "
+                            f"dtype {arr.dtype}")
+        if arr.ndim < lattice.ndim or arr.shape[-lattice.ndim:] != lattice.shape:
             raise ValueError(f"init: lattices must end with the lattice shape {lattice.shape}, "
                              f"got {arr.shape}")
         if arr.min(initial=0) < 0 or arr.max(initial=0) > len(network.species):

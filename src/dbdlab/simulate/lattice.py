@@ -38,6 +38,8 @@ class Lattice:
         except TypeError:
             raise TypeError(
                 f"shape must be a tuple of 1 to 3 integers, got {self.shape!r}") from None
+        except (ValueError, OverflowError):  # NaN, inf, "abc"
+            raise ValueError(f"shape must hold integers, got {self.shape!r}") from None
         if not 1 <= len(shape) <= 3 or any(n < 1 for n in shape):
             raise ValueError(f"shape must be 1 to 3 positive integers, got {self.shape!r}")
         if any(float(n) != float(m) for n, m in zip(shape, self.shape, strict=True)):

@@ -46,6 +46,9 @@ def _parse_side(text: str, spec: str) -> tuple[str, ...]:
         if match is None:
             raise ValueError(f"cannot parse term {term.strip()!r} in reaction {spec!r}")
         multiplicity = int(match.group(1) or 1)
+        if multiplicity < 1:
+            raise ValueError(f"term {term.strip()!r} in reaction {spec!r}: a multiplicity must "
+                             "be >= 1 (write 0 alone for nothing)")
         names.extend([match.group(2)] * multiplicity)
     return tuple(names)
 
@@ -100,6 +103,11 @@ def reaction(spec: str, *, rate: float | None = None, probability: float | None 
 
     Exactly one of ``rate`` (unimolecular, creation) and ``probability`` (encounter) is given.
     """
+    for what, value in (("rate", rate), ("probability", probability)):
+        if value is not None and (isinstance(value, bool | np.bool_) or
+                                  not isinstance(value, int | float | np.integer | np.floating)):
+            raise TypeError(f"reaction {spec!r}: {what} must be a real number, got "
+                            f"{type(value).__name__} {value!r}")
     if not isinstance(spec, str) or "->" not in spec:
         raise ValueError(f"reaction spec must look like 'A + B -> C', got {spec!r}")
     lhs, rhs = spec.split("->", 1)
@@ -167,6 +175,17 @@ class ReactionNetwork:
     _codes: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.species, str):
+            raise TypeError(f"species must be a sequence of names, got the string "
+                            f"{self.species!r} (write ({self.species!r},) for one species)")
+        if not hasattr(self.species, "__iter__"):
+            raise TypeError(f"species must be a sequence of names, got "
+                            f"{type(self.species).__name__}")
+        if isinstance(self.reactions, str | Reaction) or not hasattr(self.reactions, "__iter__"):
+            raise TypeError(f"reactions must be a sequence of Reaction objects, got "
+                            f"{type(self.reactions).__name__}")
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
         species = tuple(self.species)
         if not species:
             raise ValueError("species: at least one species is needed")
