@@ -14,6 +14,7 @@ from scipy.special import logsumexp
 from dbdlab.learn import Dynamics, continuous_adjoint, discrete_adjoint, integrate
 from dbdlab.learn.centered import CenteredAdjoint
 from dbdlab.models import BoltzmannMachine, Layer
+from gradients import relative_difference
 
 NAMES = ("hX", "hY", "bX1", "bY1", "bX2", "bY2", "wXX1", "wYY1", "wX1X2", "wY1Y2")
 DOMAIN = ("hX", "wXX1", "wY1Y2")  # visible bias, both weight layers; hidden biases outside
@@ -99,15 +100,6 @@ def _action(dyn, fields, theta0, exact, window):
     return sum(dyn.dt * exact.kl(traj[k], k) for k in range(window[0], window[1] + 1))
 
 
-def _relative_difference(a, b):
-    diff = norm = 0.0
-    for name in a:
-        np.testing.assert_array_equal(a[name].vertices, b[name].vertices)
-        diff += np.sum((a[name].values - b[name].values) ** 2)
-        norm += np.sum(a[name].values ** 2)
-    return np.sqrt(diff / norm)
-
-
 def test_exact_centered_adjoint_matches_finite_differences():
     dt, n = 0.05, 12
     model, dyn, fields, theta0, exact = _setup(n + 1, dt)
@@ -147,7 +139,7 @@ def test_exact_centered_adjoint_is_the_uncentered_exact_gradient():
     centered = CenteredAdjoint(model, scheme="exact")(dyn, fields, traj, awake_c, asleep_c, 0,
                                                       centers)
     uncentered = discrete_adjoint(dyn, fields, traj, asleep - awake, 0)
-    assert _relative_difference(uncentered.gradients, centered.gradients) < 1e-10
+    assert relative_difference(uncentered.gradients, centered.gradients) < 1e-10
 
 
 def test_zero_centres_give_the_uncentered_adjoint():
@@ -160,7 +152,7 @@ def test_zero_centres_give_the_uncentered_adjoint():
     for scheme in ("paper", "exact"):
         grads = CenteredAdjoint(model, scheme=scheme)(dyn, fields, traj, awake, asleep,
                                                       window[0], zero).gradients
-        assert _relative_difference(reference, grads) < 1e-12
+        assert relative_difference(reference, grads) < 1e-12
         a = np.concatenate([g.values.ravel() for g in grads.values()])
         b = np.concatenate([g.values.ravel() for g in reference.values()])
         assert a @ b / np.linalg.norm(a) / np.linalg.norm(b) > 1 - 1e-12
@@ -173,7 +165,7 @@ def test_fixed_centres_make_both_schemes_equal():
     traj, awake, asleep = _window_moments(dyn, fields, theta0, exact, (0, n), centers)
     paper = CenteredAdjoint(model, "paper")(dyn, fields, traj, awake, asleep, 0, centers)
     ex = CenteredAdjoint(model, "exact")(dyn, fields, traj, awake, asleep, 0, centers)
-    assert _relative_difference(ex.gradients, paper.gradients) < 1e-12
+    assert relative_difference(ex.gradients, paper.gradients) < 1e-12
 
 
 def test_paper_scheme_converges_to_the_exact_gradient():
@@ -186,7 +178,7 @@ def test_paper_scheme_converges_to_the_exact_gradient():
         traj, awake, asleep = _window_moments(dyn, fields, theta0, exact, (0, n), centers)
         paper = CenteredAdjoint(model, "paper")(dyn, fields, traj, awake, asleep, 0, centers)
         ex = CenteredAdjoint(model, "exact")(dyn, fields, traj, awake, asleep, 0, centers)
-        errors.append(_relative_difference(ex.gradients, paper.gradients))
+        errors.append(relative_difference(ex.gradients, paper.gradients))
     errors = np.array(errors)
     ratios = errors[:-1] / errors[1:]
     assert np.all(ratios > 1.6) and np.all(ratios < 2.5), errors

@@ -20,6 +20,7 @@ from dbdlab.learn import (
     integrate,
 )
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
+from gradients import relative_difference
 
 
 def _tiny_rbm():
@@ -44,15 +45,6 @@ def test_discrete_adjoint_matches_finite_differences(model, substeps, window, re
                                                           strict=True))
 
 
-def _relative_difference(a, b):
-    diff = norm = 0.0
-    for name in a:
-        np.testing.assert_array_equal(a[name].vertices, b[name].vertices)
-        diff += np.sum((a[name].values - b[name].values) ** 2)
-        norm += np.sum(a[name].values ** 2)
-    return np.sqrt(diff / norm)
-
-
 def test_continuous_adjoint_is_the_discrete_one_without_substeps():
     """φ(k) = −λ^{k+1}: for one substep and a window from 0 the papers' scheme is exact."""
     model = FullyVisible1DModel(4)
@@ -60,7 +52,7 @@ def test_continuous_adjoint_is_the_discrete_one_without_substeps():
     traj, delta = moment_differences(dyn, fields, theta0, exact, (0, 12))
     a = discrete_adjoint(dyn, fields, traj, delta, 0).gradients
     b = continuous_adjoint(dyn, fields, traj, delta, 0).gradients
-    assert _relative_difference(a, b) < 1e-12
+    assert relative_difference(a, b) < 1e-12
 
 
 def test_continuous_adjoint_converges_to_the_discrete_gradient():
@@ -72,7 +64,7 @@ def test_continuous_adjoint_converges_to_the_discrete_gradient():
         dt = t_end / n
         dyn, fields, theta0, exact = tiny_adjoint_problem(model, n + 1, dt, 4, seed=3)
         traj, delta = moment_differences(dyn, fields, theta0, exact, (0, n))
-        errors.append(_relative_difference(
+        errors.append(relative_difference(
             discrete_adjoint(dyn, fields, traj, delta, 0).gradients,
             continuous_adjoint(dyn, fields, traj, delta, 0).gradients))
     errors = np.array(errors)
