@@ -88,3 +88,14 @@ def test_learning_setups_follow_the_settings():
         np.testing.assert_array_equal(setup.dynamics.cell_sizes, learning["cells"][name])
         assert set(setup.domain) <= set(setup.model.theta_names)
         assert setup.dynamics.names == tuple(setup.model.theta_names)
+
+
+def test_annihilation_moments_are_the_open_chain_window_products():
+    """m_k = Σ_i v_i ⋯ v_{i+k−1} over the open chain (paper A's m1…m4), counted directly."""
+    from dbdlab.experiments.evaluate import annihilation_moments
+
+    v = np.array([[1, 1, 1, 0, 1, 1, 1, 1, 0, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=np.int8)
+    direct = [[sum(int(np.all(row[i:i + k])) for i in range(len(row) - k + 1))
+               for k in (1, 2, 3, 4)] for row in v]
+    np.testing.assert_array_equal(annihilation_moments(v), direct)
+    assert annihilation_moments(v).tolist()[0] == [8, 5, 3, 1]

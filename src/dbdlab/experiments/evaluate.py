@@ -12,7 +12,7 @@ import numpy as np
 
 from .._checks import integer
 
-__all__ = ["sample_visible", "chain_moments_1d", "rmse_over_ics"]
+__all__ = ["sample_visible", "annihilation_moments", "rmse_over_ics"]
 
 
 def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: int, *,
@@ -41,7 +41,7 @@ def sample_visible(model, thetas: np.ndarray, n_chains: int, sweeps: int, seed: 
     return visible.reshape(*thetas.shape[:-1], n_chains, -1)
 
 
-def chain_moments_1d(v: np.ndarray, orders=(1, 2, 3, 4)) -> np.ndarray:
+def annihilation_moments(v: np.ndarray, orders=(1, 2, 3, 4)) -> np.ndarray:
     """Paper A's moments m1…m4 (open-chain windows, reproduction notes: repro-moments), last axis =
     order."""
     from ..simulate.observables import chain_moment_1d
