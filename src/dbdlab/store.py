@@ -102,9 +102,11 @@ def _git_commit() -> str:
     if not (source_root / "pyproject.toml").is_file():
         return "unknown"
 
+    # --no-optional-locks: ``git status`` must not take the index lock; a save killed while it
+    # runs (SIGKILL of the process group) would otherwise leave a stale .git/index.lock behind.
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", "-C", str(source_root), *args],
+            ["git", "--no-optional-locks", "-C", str(source_root), *args],
             capture_output=True,
             text=True,
             check=True,
