@@ -229,3 +229,21 @@ def test_numba_chains_sample_the_exact_distribution(kernel_calls):
     se = moments.std(axis=0, ddof=1) / np.sqrt(len(moments))
     z = (moments.mean(axis=0) - exact.expected_moments()) / se
     assert np.all(np.abs(z) <= Z_MAX), dict(zip(model.theta_names, np.round(z, 2), strict=True))
+
+
+@pytest.mark.parametrize("probs", [None, (1 / 24, 1 / 2, 1 / 3, 1 / 8), (0.0, 0.0, 1.0, 0.0)])
+def test_random_initial_codes_equal_the_array_reference(probs):
+    # the Numba start (NumPy arrays) draws exactly the codes of the array code (CuPy's path)
+    from dbdlab.rng import Purpose, stream_keys
+    from dbdlab.sampling import chains as chains_module
+
+    model = rossler_rbm((3, 4, 5))
+    keys = stream_keys(np, 7, Purpose.CHAIN_INIT, np.array([0, 3, 11, 2**40]))
+    for l, layer in enumerate(model.layers):
+        p = chains_module._state_probabilities(layer, probs if l == 0 else None, l)
+        fast = chains_module._random_layer(np, keys, l, layer, p)
+        reference = chains_module._random_layer_reference(np, keys, l, layer, p)
+        assert fast.dtype == np.int8
+        np.testing.assert_array_equal(fast, reference)
+        # no code outside the support of the start probabilities
+        assert set(np.unique(fast)) <= set(np.flatnonzero(p))

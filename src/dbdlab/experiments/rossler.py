@@ -36,6 +36,7 @@ import numpy as np
 
 from ..fem import HermiteField
 from ..learn import Dynamics, FieldOptimizer, TrainingResult, WindowSchedule, integrate, train
+from ..learn.incremental import IncrementalIntegrator
 from ..learn.maxent import zero_weight_biases
 from ..models import BoltzmannMachine, Layer, rossler_rbm
 
@@ -413,7 +414,8 @@ def train_rossler(config: RosslerConfig, lattices: np.ndarray, *,
                    optimizer=FieldOptimizer(config.optimizer, learning_rates(config, dynamics)),
                    adjoint=config.adjoint,
                    reference_bug_field=BUG_FIELD if config.reference_bug else None,
-                   checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=progress)
+                   checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=progress,
+                   integrator=IncrementalIntegrator())
     result.history.attrs.update(config.to_attrs())
     return result
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fem import HermiteField
+from ._integrate_numba import integrate_numba
 from .dynamics import Dynamics, Trajectory, integrate
 
 __all__ = ["IncrementalIntegrator"]
@@ -86,13 +87,10 @@ class IncrementalIntegrator:
         else:
             theta[: valid + 1] = cache.theta[: valid + 1]
             cells[:valid] = cache.cells[:valid]
-        h = dynamics.h
-        for n in range(valid, n_sub):
-            x = theta[n, dynamics.domain_index][None, :]
-            theta[n + 1] = theta[n]
-            for index, field_ in zip(dynamics.learned_index, ordered, strict=True):
-                theta[n + 1, index] += h * field_.value(x)[0]
         if n_sub > valid:
+            # the solve from substep `valid` on, in place (the kernel fills rows 1… of the view)
+            integrate_numba(theta[valid:n_sub + 1], dynamics.h, dynamics.domain_index,
+                            dynamics.learned_index, ordered)
             cells[valid:n_sub] = ordered[0].locate(theta[valid:n_sub, dynamics.domain_index])[0]
         self.recomputed = max(n_sub - valid, 0)
         self._caches[key] = _Cache(theta, cells, {

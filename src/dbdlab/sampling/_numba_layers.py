@@ -71,6 +71,7 @@ __all__ = [
     "MAX_TABLE_ENTRIES",
     "applies",
     "cumulative_tables",
+    "random_codes",
     "run_sweeps",
     "sample_layer_numba",
 ]
@@ -226,19 +227,24 @@ def cumulative_tables(model: BoltzmannMachine, biases: Sequence[Array],
     blocks, start, pos = [], np.zeros(model.n_layers, dtype=np.int64), 0
     for l in sorted(set(int(l) for l in layers_to_update)):
         n = int(layout.n_units[l])
+        pat_lo, pat_hi = layout.patterns_lo[l], layout.patterns_hi[l]
+        # only patterns with at most q neighbours occur; the others' rows stay 0, never read
+        lo = np.flatnonzero(pat_lo.sum(axis=1) <= layout.q_lo[l])
+        hi = np.flatnonzero(pat_hi.sum(axis=1) <= layout.q_hi[l])
         phi = biases[l][..., None, :]  # (1, M) or (T, 1, M): the sampler's first operand
         if l > 0:
-            phi = phi + _count_term(layout.patterns_lo[l], weights[l - 1], n)
+            phi = phi + _count_term(pat_lo[lo], weights[l - 1], n)
         phi = phi[..., :, None, :]  # pattern axes (lower, upper)
         if l < model.n_layers - 1:
-            above = _count_term(layout.patterns_hi[l], np.swapaxes(weights[l], -1, -2), n)
+            above = _count_term(pat_hi[hi], np.swapaxes(weights[l], -1, -2), n)
             phi = phi + above[..., None, :, :]
         m = int(layout.n_species[l])
-        phi = np.ascontiguousarray(np.broadcast_to(
-            phi, (n_theta_rows,) + phi.shape[-3:-1] + (m,))).reshape(n_theta_rows, -1, m)
-        cum = np.cumsum(probabilities_from_activations(phi), axis=-1)
+        phi = np.broadcast_to(phi, (n_theta_rows, len(lo), len(hi), m))
+        cum = np.zeros((n_theta_rows, len(pat_lo), len(pat_hi), m))
+        cum[:, lo[:, None], hi[None, :]] = np.cumsum(probabilities_from_activations(phi),
+                                                     axis=-1)
         start[l] = pos
-        pos += cum.shape[1] * m
+        pos += cum[0].size
         blocks.append(cum.reshape(n_theta_rows, -1))
     table = np.ascontiguousarray(np.concatenate(blocks, axis=1)) if blocks else \
         np.zeros((1, 0))
@@ -325,6 +331,25 @@ def _sweeps_kernel(state, keys, first_sweep, n_sweeps, sequence, keys_are_layer_
                     row[base + i] = passed + 1 if passed < m else 0
 
 
+@njit(parallel=True, cache=True)
+def random_codes(init_keys, layer, n_units, cum):
+    """Random initial codes of one layer, bit-identical to ``chains._random_layer`` on NumPy.
+
+    Unit ``i`` of chain ``c`` takes draw ``i`` of ``derive(init_keys[c], layer)`` and gets the
+    number of cumulative state probabilities ``cum`` (empty first, last one dropped) it passed.
+    """
+    out = np.empty((init_keys.shape[0], n_units), dtype=np.int8)
+    for c in prange(init_keys.shape[0]):
+        key = derive_nb(init_keys[c], layer)
+        for i in range(n_units):
+            u = uniform_nb(key, i)
+            passed = 0
+            for k in range(cum.shape[0]):
+                passed += u >= cum[k]
+            out[c, i] = passed
+    return out
+
+
 # --- Python entry points ----------------------------------------------------------------------
 
 # Last tables per model: repeated calls with the same θ (sampling in short bursts, e.g. one
@@ -339,6 +364,19 @@ def _tables(model: BoltzmannMachine, biases, weights, sequence: Sequence[int]):
     cached = _TABLES.get(model)
     if cached is not None and cached[0] == key:
         return cached[1], cached[2]
+    if np.ndim(biases[0]) == 2 and len(biases[0]) > 1:
+        # per-chain θ often repeats (e.g. a batch of chains per timepoint): one table per
+        # distinct θ (bit for bit), then one row per chain
+        flat = np.concatenate([np.ascontiguousarray(a, dtype=np.float64).reshape(len(a), -1)
+                               for a in (*biases, *weights)], axis=1)
+        rows = np.ascontiguousarray(flat).view(np.dtype((np.void, 8 * flat.shape[1])))[:, 0]
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        if len(first) < len(rows):
+            table, start = cumulative_tables(model, [b[first] for b in biases],
+                                             [w[first] for w in weights], sequence)
+            table = table[inverse.reshape(-1)]
+            _TABLES[model] = (key, table, start)
+            return table, start
     table, start = cumulative_tables(model, biases, weights, sequence)
     _TABLES[model] = (key, table, start)
     return table, start

@@ -134,13 +134,24 @@ def _state_probabilities(layer: Layer, probs: Any, l: int) -> np.ndarray:
     return p
 
 
-def _random_layer(xp: ModuleType, init_keys: Array, l: int, layer: Layer,
-                  probs: np.ndarray) -> Array:
+def _random_layer_reference(xp: ModuleType, init_keys: Array, l: int, layer: Layer,
+                            probs: np.ndarray) -> Array:
+    """Random initial codes of layer ``l`` (array code; CuPy, and the reference of the tests)."""
     u = uniform_array(xp, derive_array(xp, init_keys, l)[:, None],
                       xp.arange(layer.n_units, dtype=xp.uint64))
     # code = number of cumulative state probabilities (empty first) that u has passed
     cum = xp.asarray(np.cumsum(probs)[:-1])
     return (u[..., None] >= cum).sum(axis=-1).astype(xp.int8)
+
+
+def _random_layer(xp: ModuleType, init_keys: Array, l: int, layer: Layer,
+                  probs: np.ndarray) -> Array:
+    if xp is not np:
+        return _random_layer_reference(xp, init_keys, l, layer, probs)
+    from ._numba_layers import random_codes  # the NumPy lines' Numba twin (bit-identical)
+
+    return random_codes(np.asarray(init_keys, dtype=np.uint64), l, layer.n_units,
+                        np.cumsum(probs)[:-1])
 
 
 def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: np.ndarray,
