@@ -7,6 +7,7 @@
 * :mod:`~dbdlab.experiments.plotting` — lattice pictures and mean ± band plots;
 * :mod:`~dbdlab.experiments.rossler` — paper A's Rössler experiment (configuration, wake/sleep
   estimator, MaxEnt baseline, test sampling);
+* :mod:`~dbdlab.experiments.parallel` — independent training runs on worker processes;
 * :mod:`~dbdlab.experiments.report` — each chapter's banner and "paper vs this book" table;
 * :mod:`~dbdlab.experiments.validation` — checks against exact results, shared by the tests
   and the book's validation chapter;
