@@ -1,5 +1,8 @@
 """Chapter banners and paper-vs-book tables (dbdlab.experiments.report)."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from dbdlab.experiments.report import (
@@ -54,3 +57,26 @@ def test_glue_output_is_what_myst_nb_reads(monkeypatch):
     assert raw is True
     assert data[GLUE_PREFIX + "text/html"] == "<div>x</div>"
     assert metadata == {"scrapbook": {"name": "run_banner", "mime_prefix": GLUE_PREFIX}}
+
+
+CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0[1-9]_*.ipynb"))
+
+
+def test_the_book_has_six_chapters():
+    assert [p.stem[:2] for p in CHAPTERS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_opens_with_its_banner_and_table_and_glues_both(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    first = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith("# ")
+    assert "```{glue} run_banner" in first and "```{glue} paper_vs_book" in first
+    code = [c for c in cells if c["cell_type"] == "code"]
+    source = "\n".join("".join(c["source"]) for c in code)
+    assert "notebook_start = time.perf_counter()" in source
+    assert "Comparison(" in source
+    # the committed outputs (quick profile) hold both glued items
+    glued = {o["metadata"]["scrapbook"]["name"] for c in code for o in c.get("outputs", [])
+             if "scrapbook" in o.get("metadata", {})}
+    assert {"run_banner", "paper_vs_book"} <= glued
