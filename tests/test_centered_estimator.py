@@ -114,9 +114,14 @@ def test_sleep_moments_match_exact_enumeration():
     assert np.all(np.abs(z) <= 4), z
 
 
-def test_incremental_integration_is_bit_identical():
+@pytest.mark.parametrize("substeps, key_bits", [(1, 62), (3, 62), (1, 0)])
+def test_incremental_integration_is_bit_identical(monkeypatch, substeps, key_bits):
+    # key_bits 0: the row-comparison fallback for index ranges beyond int64 keys
+    from dbdlab.learn import incremental
+
+    monkeypatch.setattr(incremental, "_MAX_KEY_BITS", key_bits)
     names = tuple("abcd")
-    dyn = Dynamics(names, ("a", "b", "c"), (0.1, 0.1, 0.1), 1.0)
+    dyn = Dynamics(names, ("a", "b", "c"), (0.1, 0.1, 0.1), 1.0, substeps=substeps)
     theta0 = np.array([0.01, -0.02, 0.03, 0.0])
     fields = dyn.new_fields(theta0[:3] - 0.05)
     rng = np.random.default_rng(3)
@@ -130,7 +135,7 @@ def test_incremental_integration_is_bit_identical():
         got = inc(dyn, fields, theta0, n_tp)
         np.testing.assert_array_equal(got.theta, integrate(dyn, fields, theta0, n_tp).theta)
         if step == 0:
-            assert inc.recomputed == n_tp - 1
+            assert inc.recomputed == (n_tp - 1) * substeps
         # an update around the end of the trajectory, like a window's gradient step
         window = got.timepoints[-11:, :3]
         for f in fields.values():
@@ -138,7 +143,7 @@ def test_incremental_integration_is_bit_identical():
         if step == 6:  # and once near the start: everything must be recomputed
             fields["a"].add(fields["a"].accumulate(theta0[None, :3], [1.0]), 1e-2)
     again = inc(dyn, fields, theta0, 31)
-    assert inc.recomputed < 30
+    assert inc.recomputed < 30 * substeps
     np.testing.assert_array_equal(again.theta, integrate(dyn, fields, theta0, 31).theta)
 
 

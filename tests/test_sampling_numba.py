@@ -210,9 +210,16 @@ def test_results_do_not_depend_on_the_thread_count():
         for threads in (1, 2):
             numba.set_num_threads(threads)
             out.append(run(model, theta, "numba", n_chains=33, n_sweeps=7))
+        probabilities = []
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            chains = run(model, theta, "numba", n_chains=33, n_sweeps=2)
+            probabilities.append(mean_field_steps(model, theta, chains, parallel=True).layers)
     finally:
         numba.set_num_threads(before)
     assert_same(*out)
+    for a, b in zip(*probabilities, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -247,3 +254,43 @@ def test_random_initial_codes_equal_the_array_reference(probs):
         np.testing.assert_array_equal(fast, reference)
         # no code outside the support of the start probabilities
         assert set(np.unique(fast)) <= set(np.flatnonzero(p))
+
+
+# ----------------------------------------------------------------------------------------------
+# the parallel mean-field step (pattern tables of probabilities)
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + ["bigger", "lv", "rossler"])
+@pytest.mark.parametrize("per_chain", [False, True])
+def test_parallel_mean_field_step_equals_numpy(name, per_chain, monkeypatch):
+    model, theta = {"bigger": (bigger_model(), None), "lv": (lotka_volterra_dbm((6, 8)), None),
+                    "rossler": (rossler_rbm((3, 4, 2)), None)}.get(name) or case(name)
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + per_chain)
+    theta = rng.normal(0.0, 3.0, (10, model.n_theta) if per_chain else model.n_theta)
+    calls = []
+    original = _numba_layers._mean_field_kernel
+    monkeypatch.setattr(_numba_layers, "_mean_field_kernel",
+                        lambda *a: calls.append(1) or original(*a))
+    out = {}
+    for backend in ("numpy", "numba"):
+        chains = run(model, theta, backend, n_chains=10, n_sweeps=2)
+        out[backend] = mean_field_steps(model, theta, chains, 1, parallel=True).layers
+    assert calls == [1]  # the kernel ran (NumPy's call did not use it)
+    for p_numpy, p_numba in zip(out["numpy"], out["numba"], strict=True):
+        assert p_numba.dtype == np.float64 and p_numba.flags.c_contiguous
+        np.testing.assert_array_equal(p_numba, p_numpy)
+
+
+def test_mean_field_kernel_leaves_probability_inputs_and_clamped_layers_to_numpy():
+    model = lotka_volterra_dbm((6, 6))
+    theta = np.linspace(-1.0, 0.8, model.n_theta)
+    lattices = np.random.default_rng(1).integers(0, 3, (4, 36)).astype(np.int8)
+    chains = {b: data_chains(model, lattices, 5, clamp=True, backend=b)
+              for b in ("numpy", "numba")}
+    for b in chains:
+        gibbs_sweeps(model, theta, chains[b], 2)
+        mean_field_steps(model, theta, chains[b], 2, parallel=True)  # 2nd step: from p
+        np.testing.assert_array_equal(chains[b].layers[0], lattices)  # clamped stays data
+    for a, b in zip(chains["numpy"].layers, chains["numba"].layers, strict=True):
+        np.testing.assert_array_equal(a, b)

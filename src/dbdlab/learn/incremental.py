@@ -24,6 +24,9 @@ from .dynamics import Dynamics, Trajectory, integrate
 
 __all__ = ["IncrementalIntegrator"]
 
+#: Cells and vertices are compared as int64 mixed-radix numbers when the index range allows.
+_MAX_KEY_BITS = 62
+
 
 @dataclass
 class _Cache:
@@ -113,10 +116,19 @@ class IncrementalIntegrator:
                 changed.append(field_.vertices[rows])
         if not changed or cache.cells.shape[0] == 0:
             return cache.theta.shape[0] - 1
-        vertices = np.unique(np.concatenate(changed), axis=0)
+        vertices = np.concatenate(changed)
         d = vertices.shape[1]
         offsets = (np.arange(2**d)[:, None] >> np.arange(d)[None, ::-1]) & 1
-        touched = np.unique((vertices[:, None, :] - offsets[None]).reshape(-1, d), axis=0)
-        hit = np.isin(_row_keys(cache.cells), _row_keys(touched))
+        # a cell reads vertex v iff cell = v − offset for one of the 2^d corner offsets; rows
+        # are compared as mixed-radix int64 numbers (one sort of integers, not of rows)
+        low = np.minimum(cache.cells.min(axis=0), vertices.min(axis=0) - 1)
+        radix = np.maximum(cache.cells.max(axis=0), vertices.max(axis=0)) - low + 1
+        if np.sum(np.log2(radix.astype(float))) < _MAX_KEY_BITS:
+            weight = np.concatenate([[1], np.cumprod(radix[:-1])]).astype(np.int64)
+            touched = ((vertices - low) @ weight)[:, None] - (offsets @ weight)[None, :]
+            hit = np.isin((cache.cells - low) @ weight, touched)
+        else:  # a huge index range: compare the rows themselves
+            touched = (vertices[:, None, :] - offsets[None]).reshape(-1, d)
+            hit = np.isin(_row_keys(cache.cells), _row_keys(touched))
         first = np.flatnonzero(hit)
         return int(first[0]) if first.size else cache.theta.shape[0] - 1

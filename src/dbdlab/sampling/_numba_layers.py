@@ -71,6 +71,8 @@ __all__ = [
     "MAX_TABLE_ENTRIES",
     "applies",
     "cumulative_tables",
+    "mean_field_numba",
+    "pattern_tables",
     "random_codes",
     "run_sweeps",
     "sample_layer_numba",
@@ -210,6 +212,16 @@ def cumulative_tables(model: BoltzmannMachine, biases: Sequence[Array],
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative conditional probabilities of every neighbour-count pattern, per layer.
 
+    :func:`pattern_tables` with ``cumulative=True`` (the sampler's tables).
+    """
+    return pattern_tables(model, biases, weights, layers_to_update, cumulative=True)
+
+
+def pattern_tables(model: BoltzmannMachine, biases: Sequence[Array],
+                   weights: Sequence[Array], layers_to_update: Sequence[int],
+                   cumulative: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Conditional probabilities (or their cumulative sums) of every neighbour-count pattern.
+
     Mirrors :func:`dbdlab.sampling.conditionals._activations` operation by operation (see the
     module docstring), so entries are bit-identical to what the NumPy path computes for a unit.
 
@@ -241,8 +253,8 @@ def cumulative_tables(model: BoltzmannMachine, biases: Sequence[Array],
         m = int(layout.n_species[l])
         phi = np.broadcast_to(phi, (n_theta_rows, len(lo), len(hi), m))
         cum = np.zeros((n_theta_rows, len(pat_lo), len(pat_hi), m))
-        cum[:, lo[:, None], hi[None, :]] = np.cumsum(probabilities_from_activations(phi),
-                                                     axis=-1)
+        p = probabilities_from_activations(phi)
+        cum[:, lo[:, None], hi[None, :]] = np.cumsum(p, axis=-1) if cumulative else p
         start[l] = pos
         pos += cum[0].size
         blocks.append(cum.reshape(n_theta_rows, -1))
@@ -357,8 +369,9 @@ def random_codes(init_keys, layer, n_units, cum):
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _tables(model: BoltzmannMachine, biases, weights, sequence: Sequence[int]):
-    key = (tuple(sorted(set(sequence))), np.shape(biases[0]),
+def _tables(model: BoltzmannMachine, biases, weights, sequence: Sequence[int],
+            cumulative: bool = True):
+    key = (tuple(sorted(set(sequence))), cumulative, np.shape(biases[0]),
            b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
                     for a in (*biases, *weights)))
     cached = _TABLES.get(model)
@@ -372,12 +385,12 @@ def _tables(model: BoltzmannMachine, biases, weights, sequence: Sequence[int]):
         rows = np.ascontiguousarray(flat).view(np.dtype((np.void, 8 * flat.shape[1])))[:, 0]
         _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
         if len(first) < len(rows):
-            table, start = cumulative_tables(model, [b[first] for b in biases],
-                                             [w[first] for w in weights], sequence)
+            table, start = pattern_tables(model, [b[first] for b in biases],
+                                          [w[first] for w in weights], sequence, cumulative)
             table = table[inverse.reshape(-1)]
             _TABLES[model] = (key, table, start)
             return table, start
-    table, start = cumulative_tables(model, biases, weights, sequence)
+    table, start = pattern_tables(model, biases, weights, sequence, cumulative)
     _TABLES[model] = (key, table, start)
     return table, start
 
@@ -471,3 +484,62 @@ def sample_layer_numba(model: BoltzmannMachine, biases: Sequence[Array],
     """
     new = _run(model, biases, weights, layers, np.asarray(keys), [int(l)], 0, 1, True)
     return None if new is None else new[int(l)]
+
+
+@njit(parallel=True, cache=True)
+def _mean_field_kernel(state, sequence, offsets, n_units, n_species, nbr_lo, lo_start, q_lo,
+                       step_lo, nbr_hi, hi_start, q_hi, step_hi, table, table_start, out):
+    """Probabilities of the layers in ``sequence`` given the binary ``state``, from the tables.
+
+    Every layer reads the unchanged ``state`` (a parallel step); layer ``sequence[g]``'s
+    probabilities go to ``out[g][c, i·M + α]``.
+    """
+    t_stride = np.int64(1) if table.shape[0] > 1 else np.int64(0)
+    for c in prange(state.shape[0]):
+        row = state[c]
+        tab = table[np.int64(c) * t_stride]
+        for g in range(sequence.shape[0]):
+            l = sequence[g]
+            m = n_species[l]
+            dest = out[g]
+            for i in range(n_units[l]):
+                pattern = 0
+                j = lo_start[l] + i * q_lo[l]
+                for k in range(q_lo[l]):
+                    pattern += step_lo[l, row[nbr_lo[j + k]]]
+                j = hi_start[l] + i * q_hi[l]
+                for k in range(q_hi[l]):
+                    pattern += step_hi[l, row[nbr_hi[j + k]]]
+                at = table_start[l] + pattern * m
+                for a in range(m):
+                    dest[c, i * m + a] = tab[at + a]
+
+
+def mean_field_numba(model: BoltzmannMachine, biases: Sequence[Array], weights: Sequence[Array],
+                     layers: Sequence[Array], sequence: Sequence[int],
+                     ) -> dict[int, np.ndarray] | None:
+    """One parallel mean-field step of the layers ``sequence`` from binary ``layers``.
+
+    Returns ``{l: p (n_chains, N_l, M_l)}``, bit-identical to
+    ``probabilities_from_activations(_activations(...))`` of the NumPy path (the table entries
+    are computed by that arithmetic, see the module docstring), or ``None`` when the kernel does
+    not apply (a layer read holds probabilities, or the tables would be too large).
+    """
+    sequence = [int(l) for l in sequence]
+    n_rows = 1 if np.ndim(biases[0]) == 1 else int(np.shape(biases[0])[0])
+    if not sequence or not applies(model, layers, sequence, n_rows):
+        return None
+    layout = _layout(model)
+    table, table_start = _tables(model, biases, weights, sequence, cumulative=False)
+    n_chains = int(np.shape(layers[sequence[0]])[0])
+    state = np.zeros((n_chains, layout.row_length), dtype=np.uint8)
+    for l in _needed(model, sequence):
+        state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]] = layers[l]
+    out = tuple(np.empty((n_chains, int(layout.n_units[l] * layout.n_species[l])))
+                for l in sequence)
+    _mean_field_kernel(state, np.asarray(sequence, dtype=np.int64), layout.offsets,
+                       layout.n_units, layout.n_species, layout.nbr_lo, layout.lo_start,
+                       layout.q_lo, layout.step_lo, layout.nbr_hi, layout.hi_start, layout.q_hi,
+                       layout.step_hi, table, table_start, out)
+    return {l: p.reshape(n_chains, int(layout.n_units[l]), int(layout.n_species[l]))
+            for l, p in zip(sequence, out, strict=True)}

@@ -34,7 +34,7 @@ from dbdlab.backend import Array, array_module
 from ..models.boltzmann import BoltzmannMachine
 from ..models.fully_visible import FullyVisible1DModel
 from ..models.states import flat_state
-from ._numba_layers import run_sweeps
+from ._numba_layers import mean_field_numba, run_sweeps
 from .chains import Chains, data_chains, random_chains, sweep_keys
 from .conditionals import (
     _activations,
@@ -194,8 +194,12 @@ def mean_field_steps(model: BoltzmannMachine, theta: Any, chains: Chains, n_step
             _check_order(model, order, chains.clamped)
     for _ in range(int(n_steps)):
         for group in groups:
-            new = {l: probabilities_from_activations(
-                _activations(model, biases, weights, chains.layers, l, xp)) for l in group}
+            # Numba backend, binary neighbours: the pattern-table kernel (bit-identical)
+            new = mean_field_numba(model, biases, weights, chains.layers, group) \
+                if chains.backend == "numba" else None
+            if new is None:
+                new = {l: probabilities_from_activations(
+                    _activations(model, biases, weights, chains.layers, l, xp)) for l in group}
             for l, p in new.items():
                 chains.layers[l] = xp.ascontiguousarray(p)
     return chains
