@@ -56,7 +56,8 @@ def fields_from_dataset(ds: xr.Dataset, names, prefix: str = "") -> dict[str, He
     return out
 
 
-_REQUIRED_ATTRS = ("step", "optimizer_t", "optimizer_kind", "adam_fields", "dynamics", "records")
+_REQUIRED_ATTRS = ("step", "optimizer_t", "optimizer_kind", "adam_fields", "dynamics",
+                   "record_keys")
 
 
 def _flatten(settings: Mapping, prefix: str = "") -> dict[str, object]:
@@ -97,10 +98,33 @@ def save_checkpoint(path: str | Path, step: int, records: list[dict], dynamics: 
                      "optimizer_kind": optimizer.kind,
                      "adam_fields": json.dumps(sorted(optimizer.moments)),
                      "dynamics": json.dumps(dynamics.to_attrs()),
-                     "records": json.dumps([{k: (np.asarray(v).tolist()) for k, v in r.items()}
-                                            for r in records]),
+                     "record_keys": json.dumps(list(records[0]) if records else []),
                      "settings": json.dumps(dict(settings or {}), sort_keys=True)})
-    save_dataset(ds, path)
+    save_dataset(ds.merge(_records_dataset(records)), path)
+
+
+def _records_dataset(records: list[dict]) -> xr.Dataset:
+    """History records as arrays ``record__<key>`` over a ``record`` dimension.
+
+    (Arrays rather than JSON text: a long run's history is millions of numbers, and encoding
+    it as text at every checkpoint made checkpoints cost more than the training steps.)
+    """
+    out = {}
+    for key in (records[0] if records else {}):
+        values = np.stack([np.asarray(r[key]) for r in records])
+        dims = ("record",) + tuple(f"record__{key}__{i}" for i in range(1, values.ndim))
+        out[f"record__{key}"] = (dims, values)
+    return xr.Dataset(out)
+
+
+def _records_from(ds: xr.Dataset) -> list[dict]:
+    """The records of :func:`_records_dataset`."""
+    keys = ds.attrs["record_keys"]
+    keys = json.loads(keys) if isinstance(keys, str) else keys
+    columns = {k: ds[f"record__{k}"].values for k in keys}
+    n = ds.sizes.get("record", 0)
+    return [{k: (v[i].item() if v.ndim == 1 else v[i]) for k, v in columns.items()}
+            for i in range(n)]
 
 
 def load_checkpoint(path: str | Path, dynamics: Dynamics, fields: dict[str, HermiteField],
@@ -148,8 +172,4 @@ def load_checkpoint(path: str | Path, dynamics: Dynamics, fields: dict[str, Herm
         m = fields_from_dataset(ds, adam, "adam_m__")
         v = fields_from_dataset(ds, adam, "adam_v__")
         optimizer.moments = {n: (m[n], v[n]) for n in adam}
-    records = ds.attrs["records"]
-    records = json.loads(records) if isinstance(records, str) else records
-    records = [{k: (np.array(v) if isinstance(v, list) else v) for k, v in r.items()}
-               for r in records]
-    return int(ds.attrs["step"]), records
+    return int(ds.attrs["step"]), _records_from(ds)
