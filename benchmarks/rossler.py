@@ -113,9 +113,7 @@ def main() -> None:
           ["batch", "path", "Numba threads", "wall ms per step", "CPU ms per step",
            "wall min per 10 000 steps", "speed-up vs the NumPy reference, same batch (wall)"],
           table,
-          ["Targets: ≤ 12 ms per optimisation step on two cores, ≤ 2 min per 10 000-step run; "
-           "the authors' C++: about 46 ms a step with batch 1 on one core (their figure).",
-           "Wall times include the other jobs on a shared machine (see the load average); the "
+          ["Wall times include the other jobs on a shared machine (see the load average); the "
            "CPU time is that of this process."])
 
 
