@@ -46,3 +46,54 @@ def test_duplicate_scripts_are_written_once():
     kept = [(s.filename, s.attributes) for s in context["script_files"]]
     assert kept == [("a.js", {}), (None, {"body": "const X = 1"}),
                     ("b.js", {"defer": "defer"}), (None, {"body": "const Y = 1"})]
+
+
+def _executed(duration, parameters, exception=None):
+    return {"kernelspec": {"name": "python3"},
+            "papermill": {"duration": duration, "parameters": parameters,
+                          "exception": exception}}
+
+
+def test_profile_of_papermill_parameters():
+    assert dbdlab_book.profile_of({}) == "quick"
+    assert dbdlab_book.profile_of(None) == "quick"
+    assert dbdlab_book.profile_of({"profile": "paper", "train_steps": 190}) == "paper"
+    assert dbdlab_book.profile_of({"train_steps": 3}) == "custom parameters"
+
+
+def test_notebook_wall_times_quick_build():
+    rows, missing = dbdlab_book.notebook_wall_times(
+        [("01_simulation", _executed(11.4, {})), ("02_maxent_init", _executed(20.6, {}))])
+    assert rows == [["01_simulation", "quick", "11", "0.2"],
+                    ["02_maxent_init", "quick", "21", "0.3"],
+                    ["total", "quick", "32", "0.5"]]
+    assert missing == []
+
+
+def test_notebook_wall_times_paper_build_with_missing_notebooks():
+    rows, missing = dbdlab_book.notebook_wall_times([
+        ("01_simulation", _executed(88.76, {"profile": "paper", "lv_runs": 100})),
+        ("04_rossler", _executed(661.5, {"profile": "paper", "train_steps": 10000})),
+        ("05_lotka_volterra_dbm", None),
+        # present but not executed by papermill (e.g. a copy of the committed notebook)
+        ("06_closure_analysis", {"kernelspec": {"name": "python3"}}),
+    ])
+    assert rows == [["01_simulation", "paper", "89", "1.5"],
+                    ["04_rossler", "paper", "662", "11.0"],
+                    ["total", "paper", "750", "12.5"]]
+    assert missing == ["05_lotka_volterra_dbm", "06_closure_analysis"]
+
+
+def test_notebook_wall_times_mixed_profiles_and_failures():
+    rows, missing = dbdlab_book.notebook_wall_times([
+        ("01_simulation", _executed(60, {"profile": "paper"})),
+        ("03_annihilation_rbm", _executed(30, {}, exception=True)),
+    ])
+    assert rows[1] == ["03_annihilation_rbm (failed)", "quick", "30", "0.5"]
+    assert rows[-1] == ["total", "mixed (paper, quick)", "90", "1.5"]
+    assert missing == []
+
+
+def test_notebook_wall_times_nothing_run():
+    assert dbdlab_book.notebook_wall_times([("01_simulation", None)]) == ([], ["01_simulation"])
+    assert dbdlab_book.notebook_wall_times([]) == ([], [])

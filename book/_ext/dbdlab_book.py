@@ -10,6 +10,9 @@
 - ``{benchmark-results} <name>`` renders ``benchmarks/results/<name>.json`` (written by
   ``make bench``): the machine it ran on, the script's table and its notes; without that file
   it says how to produce it.  ``{run-profiles}`` tabulates the profiles of ``dbdlab run``.
+- ``{notebook-wall-times}`` tabulates the wall time of each notebook of this build, as papermill
+  recorded it in ``book/notebooks/<stem>.ipynb`` when ``dbdlab run`` executed it, with the
+  profile it ran with and the number of CPU cores of the machine building the book.
 - The book's MathJax is a local copy (``make mathjax`` installs it from the npm registry into
   ``book/_assets/mathjax``), so that formulas render without a network connection; building
   without it is an error rather than a book whose formulas show as raw LaTeX.
@@ -18,7 +21,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +117,8 @@ def describe_machine(machine: dict[str, Any]) -> str:
         + f", {machine.get('os', 'unknown OS')}); Python {machine.get('python')}, NumPy "
         f"{machine.get('numpy')}, Numba {machine.get('numba')} with "
         f"{machine.get('numba_threads')} threads; GPU: {machine.get('gpu', 'none')}"
-        + (f"; load average {load:.1f} when the run started" if load is not None else "")
+        + (f"; load average {load:.1f} when the results were written" if load is not None
+           else "")
         + "."
     )
 
@@ -181,9 +186,105 @@ class RunProfiles(SphinxDirective):
         return [_table(["notebook", *names], rows)]
 
 
+def profile_of(parameters: Mapping[str, Any] | None) -> str:
+    """The ``dbdlab run`` profile of a notebook executed with papermill ``parameters``.
+
+    The ``quick`` profile injects nothing (its values are the defaults of the notebooks'
+    parameters cells); the others inject their name as ``profile``.  Parameters without a
+    ``profile`` entry were set by hand.
+    """
+    if not parameters:
+        return "quick"
+    profile = parameters.get("profile")
+    return str(profile) if profile else "custom parameters"
+
+
+def notebook_wall_times(
+    notebooks: Sequence[tuple[str, Mapping[str, Any] | None]],
+) -> tuple[list[list[str]], list[str]]:
+    """Table rows of the notebooks' wall times, and the notebooks that were not run.
+
+    Parameters
+    ----------
+    notebooks
+        ``(stem, metadata)`` in table order, where ``metadata`` is the top-level ``metadata``
+        of the executed notebook (papermill stores ``papermill.duration`` in seconds and
+        ``papermill.parameters``, the injected parameters), or ``None`` where the executed
+        notebook is missing.
+
+    Returns
+    -------
+    rows
+        ``[notebook, profile, seconds, minutes]`` for every notebook with a recorded wall time
+        (the notebook name followed by "(failed)" where papermill recorded an exception), then
+        a total row, whose profile is the common one or "mixed (...)"; empty if no notebook
+        has a recorded wall time.
+    missing
+        Stems of the notebooks that are missing or carry no papermill wall time.
+    """
+    rows: list[list[str]] = []
+    missing: list[str] = []
+    total = 0.0
+    profiles: list[str] = []
+    for stem, metadata in notebooks:
+        papermill = (metadata or {}).get("papermill") or {}
+        duration = papermill.get("duration")
+        if not isinstance(duration, (int, float)):
+            missing.append(stem)
+            continue
+        profile = profile_of(papermill.get("parameters"))
+        if profile not in profiles:
+            profiles.append(profile)
+        name = f"{stem} (failed)" if papermill.get("exception") else stem
+        rows.append([name, profile, f"{duration:.0f}", f"{duration / 60:.1f}"])
+        total += float(duration)
+    if rows:
+        common = profiles[0] if len(profiles) == 1 else f"mixed ({', '.join(profiles)})"
+        rows.append(["total", common, f"{total:.0f}", f"{total / 60:.1f}"])
+    return rows, missing
+
+
+class NotebookWallTimes(SphinxDirective):
+    """``{notebook-wall-times}``: wall time per executed notebook of this build."""
+
+    def run(self) -> list[nodes.Node]:
+        from dbdlab import pipeline
+
+        directory = Path(self.env.srcdir) / pipeline.NOTEBOOK_DIR
+        stems = list(pipeline.NOTEBOOKS)
+        if directory.is_dir():
+            stems += sorted(p.stem for p in directory.glob("*.ipynb")
+                            if not p.name.startswith(".") and p.stem not in stems)
+        notebooks: list[tuple[str, Mapping[str, Any] | None]] = []
+        for stem in stems:
+            path = directory / f"{stem}.ipynb"
+            self.env.note_dependency(str(path))
+            metadata = None
+            if path.is_file():
+                try:
+                    metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata")
+                except (OSError, ValueError) as error:
+                    raise self.error(f"cannot read {path}: {error}") from error
+            notebooks.append((stem, metadata))
+        rows, missing = notebook_wall_times(notebooks)
+        out: list[nodes.Node] = []
+        if rows:
+            out.append(_paragraph(
+                "Wall time of each notebook as dbdlab run executed it for this build (recorded "
+                f"by papermill in book/notebooks/); the machine building the book has "
+                f"{os.cpu_count()} CPU cores."))
+            out.append(_table(["notebook", "profile", "wall time (s)", "wall time (min)"], rows))
+        if missing:
+            out.append(_paragraph(
+                ("Not run in this build: " if rows else "No notebook was run for this build: ")
+                + ", ".join(missing) + "."))
+        return out
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("benchmark-results", BenchmarkResults)
     app.add_directive("run-profiles", RunProfiles)
+    app.add_directive("notebook-wall-times", NotebookWallTimes)
     app.connect("builder-inited", _check_mathjax)
     app.connect("doctree-read", _hide_nbval_markers)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
