@@ -12,6 +12,7 @@ import pytest
 from dbdlab import cli, pipeline
 
 STEM = "01_simulation"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _write_notebook(root: Path, stem: str, *cells: nbformat.NotebookNode) -> Path:
@@ -150,3 +151,22 @@ def test_cli_info(capsys):
     assert out.startswith("dbdlab ")
     for field in ("backend:", "gpu:", "numba threads:"):
         assert field in out
+
+
+def test_papermill_reads_every_parameter_of_every_notebook():
+    # papermill parses the parameters cell line by line (for `papermill --help-notebook` and
+    # type inference); a comment it cannot parse hides the parameter and prints a warning in
+    # every `dbdlab run`
+    import ast
+
+    from papermill.translators import PythonTranslator
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = [c for c in json.loads(path.read_text())["cells"]
+                 if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(cells) == 1, f"{path.name}: one cell tagged 'parameters'"
+        source = "".join(cells[0]["source"])
+        assigned = [t.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)]
+        parsed = [p.name for p in PythonTranslator.inspect({"source": source})]
+        assert parsed == assigned, f"{path.name}: papermill reads {parsed}, the cell sets {assigned}"
