@@ -169,4 +169,4 @@ def test_papermill_reads_every_parameter_of_every_notebook():
         assigned = [t.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
                     for t in node.targets if isinstance(t, ast.Name)]
         parsed = [p.name for p in PythonTranslator.inspect({"source": source})]
-        assert parsed == assigned, f"{path.name}: papermill reads {parsed}, the cell sets {assigned}"
+        assert parsed == assigned, f"{path.name}: papermill reads {parsed}, not {assigned}"
