@@ -62,22 +62,39 @@ def wake_layers(model, theta: np.ndarray, visible: np.ndarray, seed: int, chain_
     return chains.layers
 
 
-def _rbm_kernel(model, theta: np.ndarray, backend: str | None) -> bool:
-    """Whether the moments of an RBM's phases go through the bit-identical Numba kernel."""
+def _kernel_moments(model, theta: np.ndarray, backend: str | None):
+    """The Numba moment kernel of ``model``'s phases, or ``None`` (then the layered path).
+
+    RBMs: :func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba` ``(model, θ, visible)``; the
+    fully visible chain: :func:`~dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
+    Both are bit-identical to ``model.moments`` of the layered phases.
+    """
     from ..backend import resolve_backend
+    from ..models import FullyVisible1DModel
     from ..sampling.rbm_moments import kernel_applies
 
+    if resolve_backend(backend) != "numba":
+        return None
+    if isinstance(model, FullyVisible1DModel):
+        from ..sampling.fully_visible import fully_visible_moments_numba
+
+        return lambda model, theta, visible: fully_visible_moments_numba(model, visible)
     rows = np.shape(theta)[0] if np.ndim(theta) == 2 else 1
-    return kernel_applies(model, rows) and resolve_backend(backend) == "numba"
+    if kernel_applies(model, rows):
+        from ..sampling.rbm_moments import rbm_moments_numba
+
+        return rbm_moments_numba
+    return None
 
 
 def wake_moments(model, theta: np.ndarray, visible: np.ndarray, seed: int,
                  chain_ids: np.ndarray, k: int, backend: str | None) -> np.ndarray:
     """Moments of the data phase per chain, ``model.moments(wake_layers(…))`` on the host.
 
-    Parameters as in :func:`wake_layers`.  For an RBM on the Numba backend the moments
+    Parameters as in :func:`wake_layers`.  On the Numba backend an RBM's moments
     ``M(v, p(h|v))`` come from :func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba`
-    (bit-identical, no hidden array).
+    (bit-identical, no hidden array), the fully visible chain's from
+    :func:`~dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
 
     Returns
     -------
@@ -85,10 +102,9 @@ def wake_moments(model, theta: np.ndarray, visible: np.ndarray, seed: int,
     """
     from ..backend import to_numpy
 
-    if _rbm_kernel(model, theta, backend):
-        from ..sampling.rbm_moments import rbm_moments_numba
-
-        return rbm_moments_numba(model, theta, visible)
+    kernel = _kernel_moments(model, theta, backend)
+    if kernel is not None:
+        return kernel(model, theta, visible)
     layers = wake_layers(model, theta, visible, seed, chain_ids, k, backend)
     return np.asarray(to_numpy(model.moments(layers)))
 
@@ -98,10 +114,11 @@ def cd_moments(model, theta: np.ndarray, k: int, seed: int, *, visible: np.ndarr
                backend: str | None = None) -> np.ndarray:
     """Moments of CD-k chains per chain, ``model.moments(cd_k(…).layers)`` on the host.
 
-    Arguments as in :func:`~dbdlab.sampling.cd_k` (final hidden layers as probabilities).  For
-    an RBM on the Numba backend the chains keep binary hidden layers and the moments
+    Arguments as in :func:`~dbdlab.sampling.cd_k` (final hidden layers as probabilities).  On
+    the Numba backend an RBM's chains keep binary hidden layers and the moments
     ``M(v_k, p(h|v_k))`` come from :func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba`
-    (bit-identical: the same visible samples, the same probabilities and sums).
+    (bit-identical: the same visible samples, the same probabilities and sums); the fully
+    visible chain's from :func:`~dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
 
     Returns
     -------
@@ -110,12 +127,11 @@ def cd_moments(model, theta: np.ndarray, k: int, seed: int, *, visible: np.ndarr
     from ..backend import to_numpy
     from ..sampling import cd_k
 
-    if _rbm_kernel(model, theta, backend):
-        from ..sampling.rbm_moments import rbm_moments_numba
-
+    kernel = _kernel_moments(model, theta, backend)
+    if kernel is not None:
         chains = cd_k(model, theta, k, seed, visible=visible, n_chains=n_chains,
                       final="binary", chain_ids=chain_ids, backend=backend)
-        return rbm_moments_numba(model, theta, chains.layers[0])
+        return kernel(model, theta, chains.layers[0])
     chains = cd_k(model, theta, k, seed, visible=visible, n_chains=n_chains, chain_ids=chain_ids,
                   backend=backend)
     return np.asarray(to_numpy(model.moments(chains.layers)))
@@ -170,7 +186,8 @@ class LatticeCDEstimator:
             self.lattices.shape[1], self.batch)
         n_w = len(timepoints)
         # all timepoints of the window in one sampler call: chain c·batch + b has θ(t_c)
-        data = self.lattices[ic][rows][:, timepoints].transpose(1, 0, 2).reshape(
+        lattices = self.lattices[ic]  # (n_lattices, n_timepoints, N); gather (n_w, batch, N)
+        data = lattices[rows[None, :], np.asarray(timepoints)[:, None]].reshape(
             n_w * self.batch, -1)
         per_chain = np.repeat(np.asarray(theta, dtype=float), self.batch, axis=0)
         ids = (int(step) * self.lattices.shape[0] + int(ic)) * per_chain.shape[0] + \

@@ -1,6 +1,9 @@
-"""Tests of the bit-identical RBM moment kernel (dbdlab.sampling.rbm_moments.rbm_moments_numba).
+"""Tests of the bit-identical moment kernels of the learning loops.
 
-The kernel repeats the reference's per-unit arithmetic and NumPy's summation order, so every
+RBMs: :func:`dbdlab.sampling.rbm_moments.rbm_moments_numba`; the fully visible chain:
+:func:`dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
+
+The RBM kernel repeats the reference's per-unit arithmetic and NumPy's summation order, so every
 comparison with the readable path ``model.moments([v, hidden_probabilities(θ, v)])`` is exact
 (``assert_array_equal``), as are the learning loops' moments through it (wake phase, CD chains,
 :func:`~dbdlab.learn.static.fit_boltzmann`, :class:`~dbdlab.learn.LatticeCDEstimator`).
@@ -17,6 +20,7 @@ from dbdlab.learn.static import fit_boltzmann
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
 from dbdlab.models.architectures import annihilation_rbm, lotka_volterra_dbm, rossler_rbm
 from dbdlab.sampling import cd_k
+from dbdlab.sampling.fully_visible import fully_visible_moments_numba
 from dbdlab.sampling.rbm_moments import (
     _pairwise_sum,
     kernel_applies,
@@ -145,3 +149,43 @@ def test_lattice_estimator_is_bit_identical_to_the_numpy_backend():
                for backend in ("numpy", "numba")]
         for x, y in zip(*out, strict=True):
             np.testing.assert_array_equal(x, y)
+
+
+# ----------------------------------------------------------------------------------------------
+# the fully visible chain's moments (integer counts: exact in any order)
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_sites", [1, 2, 3, 50])
+def test_fully_visible_moments_equal_the_model(n_sites):
+    model = FullyVisible1DModel(n_sites)
+    v = (np.random.default_rng(n_sites).random((13, n_sites)) < 0.6).astype(np.int8)
+    np.testing.assert_array_equal(fully_visible_moments_numba(model, v), model.moments(v))
+    with pytest.raises(ValueError, match="codes must be 0 or 1"):
+        fully_visible_moments_numba(model, v + 1)
+
+
+def test_fully_visible_lattice_estimator_is_bit_identical_to_the_numpy_path():
+    model = FullyVisible1DModel(30)
+    rng = np.random.default_rng(6)
+    lattices = (rng.random((2, 5, 4, 30)) < 0.5).astype(np.int8)
+    theta = rng.normal(0.0, 0.4, (3, 3))
+    est = LatticeCDEstimator(model, lattices, batch=3, k=2, seed=9, backend="numba")
+    ids = (2 * 2 + 1) * 9 + np.arange(9)
+    awake, asleep = est(theta, np.arange(1, 4), 1, 2)
+    data = _estimator_batch(est, np.arange(1, 4), 1, 2)
+    per_chain = np.repeat(theta, 3, axis=0)
+    chains = cd_k(model, per_chain, 2, 9, visible=data, chain_ids=ids, backend="numba")
+    np.testing.assert_array_equal(awake, model.moments(data).reshape(3, 3, -1).mean(axis=1))
+    np.testing.assert_array_equal(asleep,
+                                  model.moments(chains.layers).reshape(3, 3, -1).mean(axis=1))
+
+
+def _estimator_batch(est, timepoints, ic, step):
+    """The estimator's data batch, gathered the readable way (all timepoints, then the window)."""
+    from dbdlab.rng import Purpose, sample_without_replacement, stream_key
+
+    rows = sample_without_replacement(stream_key(est.seed, Purpose.TRAIN_BATCH, step, ic),
+                                      est.lattices.shape[1], est.batch)
+    return est.lattices[ic][rows][:, timepoints].transpose(1, 0, 2).reshape(
+        len(timepoints) * est.batch, -1)
