@@ -1,7 +1,8 @@
 """Tests of the bit-identical moment kernels of the learning loops.
 
 RBMs: :func:`dbdlab.sampling.rbm_moments.rbm_moments_numba`; the fully visible chain:
-:func:`dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
+:func:`dbdlab.sampling.fully_visible.fully_visible_moments_numba` and the weight table of its
+three-class sweep kernel (:func:`dbdlab.simulate._fully_visible_1d.three_class_sweeps`).
 
 The RBM kernel repeats the reference's per-unit arithmetic and NumPy's summation order, so every
 comparison with the readable path ``model.moments([v, hidden_probabilities(θ, v)])`` is exact
@@ -19,6 +20,7 @@ from dbdlab.learn.estimators import LatticeCDEstimator, cd_moments, wake_layers,
 from dbdlab.learn.static import fit_boltzmann
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
 from dbdlab.models.architectures import annihilation_rbm, lotka_volterra_dbm, rossler_rbm
+from dbdlab.rng import uniform_nb
 from dbdlab.sampling import cd_k
 from dbdlab.sampling.fully_visible import fully_visible_moments_numba
 from dbdlab.sampling.rbm_moments import (
@@ -28,6 +30,7 @@ from dbdlab.sampling.rbm_moments import (
     rbm_moments_numba,
     rbm_moments_reference,
 )
+from dbdlab.simulate._fully_visible_1d import conditional_field, three_class_sweeps
 from tiny_models import CASES  # noqa: E402
 
 
@@ -189,3 +192,35 @@ def _estimator_batch(est, timepoints, ic, step):
                                       est.lattices.shape[1], est.batch)
     return est.lattices[ic][rows][:, timepoints].transpose(1, 0, 2).reshape(
         len(timepoints) * est.batch, -1)
+
+
+# ----------------------------------------------------------------------------------------------
+# the three-class sweep kernel's weight table (one exp per (pair, triple) sum, not per site)
+# ----------------------------------------------------------------------------------------------
+
+
+@numba.njit
+def _per_site_sweeps(v, b, J, K, keys, n_sweeps, first_counter):
+    """The kernel as it was: the log-odds and ``1 + e^{−field}`` evaluated at every site."""
+    for c in range(v.shape[0]):
+        counter = first_counter
+        vc = v[c]
+        for _ in range(n_sweeps):
+            for cls in range(3):
+                for i in range(cls, v.shape[1], 3):
+                    field = conditional_field(vc, i, b[c], J[c], K[c])
+                    u = uniform_nb(keys[c], counter)
+                    counter += 1
+                    vc[i] = 1 if u * (1.0 + np.exp(-field)) < 1.0 else 0
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0, 30.0])
+def test_three_class_sweeps_equal_the_per_site_evaluation(scale):
+    rng = np.random.default_rng(int(scale * 10))
+    v = (rng.random((11, 47)) < 0.5).astype(np.int8)
+    b, J, K = (rng.normal(0.0, scale, 11) for _ in range(3))
+    keys = rng.integers(0, 2**63, 11, dtype=np.uint64)
+    expected = v.copy()
+    _per_site_sweeps(expected, b, J, K, keys, 4, 7)
+    three_class_sweeps(v, b, J, K, keys, 4, 7)
+    np.testing.assert_array_equal(v, expected)
