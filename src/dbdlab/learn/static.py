@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from ..rng import Purpose, sample_without_replacement, stream_key
+from ..rng import Purpose, child_samples_without_replacement, stream_key
 from .estimators import cd_moments, wake_layers, wake_moments
 
 __all__ = ["fit_boltzmann"]
@@ -130,11 +130,14 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     wake_seed, sleep_seed = 2 * int(seed), 2 * int(seed) + 1
     per_chain = np.repeat(np.arange(n_groups), batch)  # group of every awake/CD chain
 
+    sizes = np.array([len(m) for m in members])
+
     def batch_rows(step: int) -> np.ndarray:
-        return np.concatenate([
-            m[sample_without_replacement(stream_key(int(seed), Purpose.BATCH, step, g), len(m),
-                                         batch)]
-            for g, m in enumerate(members)])
+        # group g: sample_without_replacement(stream_key(seed, BATCH, step, g), len(m), batch),
+        # all groups in one Numba call
+        picks = child_samples_without_replacement(stream_key(int(seed), Purpose.BATCH, step),
+                                                  sizes, batch)
+        return np.concatenate([m[p] for m, p in zip(members, picks, strict=True)])
 
     def group_mean(values) -> np.ndarray:
         values = np.asarray(_to_host(values))
