@@ -16,6 +16,7 @@ import numba
 import numpy as np
 import pytest
 
+from dbdlab import backend
 from dbdlab.learn.estimators import LatticeCDEstimator, cd_moments, wake_layers, wake_moments
 from dbdlab.learn.static import fit_boltzmann
 from dbdlab.models import BoltzmannMachine, FullyVisible1DModel, Layer
@@ -94,9 +95,10 @@ def test_kernel_applies_only_to_rbms():
     assert not kernel_applies(MODELS["annihilation"], 1 << 23)  # table too large
 
 
-def test_results_do_not_depend_on_the_thread_count():
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("Numba was started with a single thread")
+    monkeypatch.setattr(backend, "SERIAL_BELOW", 0)  # small calls stay parallel
     model = MODELS["dense_1d"]
     rng = np.random.default_rng(5)
     v, theta = _visible(model, 41, rng), rng.normal(0.0, 1.0, (41, model.n_theta))
@@ -224,3 +226,21 @@ def test_three_class_sweeps_equal_the_per_site_evaluation(scale):
     _per_site_sweeps(expected, b, J, K, keys, 4, 7)
     three_class_sweeps(v, b, J, K, keys, 4, 7)
     np.testing.assert_array_equal(v, expected)
+
+
+def test_small_kernel_calls_run_on_one_thread(monkeypatch):
+    seen = []
+
+    @numba.njit
+    def threads():
+        return numba.get_num_threads()
+
+    before = numba.get_num_threads()
+    with backend.kernel_threads(backend.SERIAL_BELOW - 1):
+        seen.append(threads())
+    with backend.kernel_threads(backend.SERIAL_BELOW):
+        seen.append(threads())
+    assert seen == [1, before] and numba.get_num_threads() == before
+    with pytest.raises(RuntimeError), backend.kernel_threads(1):
+        raise RuntimeError
+    assert numba.get_num_threads() == before

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numba import njit, prange
 
-from dbdlab.backend import Array
+from dbdlab.backend import Array, kernel_threads
 from dbdlab.rng import uniform_array
 
 from ..simulate._fully_visible_1d import three_class_sweeps
@@ -88,7 +88,8 @@ def fully_visible_sweeps(model: FullyVisible1DModel, theta: Any, chains: Chains,
     first = chains.sweep * model.n_sites
     if chains.backend == "numba":
         v = np.ascontiguousarray(chains.layers[0], dtype=np.int8)
-        three_class_sweeps(v, b, J, K, chains.keys, int(n_sweeps), first)
+        with kernel_threads(v.size * int(n_sweeps)):
+            three_class_sweeps(v, b, J, K, chains.keys, int(n_sweeps), first)
         chains.layers[0] = v
     else:
         chains.layers[0] = three_class_sweeps_xp(xp, chains.layers[0], b, J, K, chains.keys,
@@ -135,5 +136,6 @@ def fully_visible_moments_numba(model: FullyVisible1DModel, v: np.ndarray) -> np
     if v.size and (int(v.min()) < 0 or int(v.max()) > 1):
         raise ValueError(f"v: codes must be 0 or 1, got {int(v.min())}..{int(v.max())}")
     out = np.empty((v.shape[0], 3))
-    _moments_kernel(np.ascontiguousarray(v, dtype=np.int8), out)
+    with kernel_threads(v.size):
+        _moments_kernel(np.ascontiguousarray(v, dtype=np.int8), out)
     return out

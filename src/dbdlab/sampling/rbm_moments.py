@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from dbdlab.backend import kernel_threads
+
 from ..models.boltzmann import BoltzmannMachine
 from .conditionals import probabilities_from_activations
 
@@ -352,8 +354,9 @@ def rbm_moments_numba(model: BoltzmannMachine, theta: Any, visible: Any) -> np.n
     dense_counts[possible] = counts
     pairs = np.array(model.weight_index[0], dtype=np.int64).reshape(-1, 3)
     out = np.empty((v.shape[0], model.n_theta))
-    _rbm_moments_kernel(v, model.tables(np)[0][0], step, probability_table(model, theta),
-                        dense_counts, pairs,
-                        model.bias_slices[0].start, model.bias_slices[1].start,
-                        model.layers[1].n_species == 1, out)
+    table = probability_table(model, theta)
+    with kernel_threads(v.size):
+        _rbm_moments_kernel(v, model.tables(np)[0][0], step, table, dense_counts, pairs,
+                            model.bias_slices[0].start, model.bias_slices[1].start,
+                            model.layers[1].n_species == 1, out)
     return out
