@@ -1,4 +1,5 @@
-"""Batches drawn from the counter-based streams: dbdlab.rng.sample_without_replacement."""
+"""Batches drawn from the counter-based streams: dbdlab.rng.sample_without_replacement and its
+Numba twin for many groups, child_samples_without_replacement."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import itertools
 import numpy as np
 import pytest
 
-from dbdlab.rng import Purpose, sample_without_replacement, stream_key
+from dbdlab.rng import (
+    Purpose,
+    child_samples_without_replacement,
+    derive,
+    sample_without_replacement,
+    stream_key,
+)
 
 
 def test_distinct_sorted_and_reproducible():
@@ -37,3 +44,18 @@ def test_every_subset_equally_likely():
 def test_bad_sizes_raise(n, k):
     with pytest.raises(ValueError, match="0 <= k <= n"):
         sample_without_replacement(1, n, k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_child_samples_equal_the_python_draws(seed):
+    rng = np.random.default_rng(seed)
+    parent = stream_key(seed, Purpose.BATCH, 17)
+    sizes = rng.integers(1, 3000, 9)
+    for k in (0, 1, int(sizes.min()) // 2, int(sizes.min())):
+        got = child_samples_without_replacement(parent, sizes, k)
+        assert got.shape == (len(sizes), k)
+        for g, n in enumerate(sizes):
+            np.testing.assert_array_equal(got[g],
+                                          sample_without_replacement(derive(parent, g), n, k))
+    with pytest.raises(ValueError, match="0 <= k <= every size"):
+        child_samples_without_replacement(parent, sizes, int(sizes.min()) + 1)

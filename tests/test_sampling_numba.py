@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import pytest
 
+from dbdlab import backend
 from dbdlab.models import BoltzmannMachine, Layer
 from dbdlab.models.architectures import lotka_volterra_dbm, rossler_rbm
 from dbdlab.sampling import (
@@ -199,9 +200,10 @@ def test_single_layer_twin_of_the_hook(name):
     assert _numba_layers.sample_layer_numba(model, biases, weights, probs, 0, keys) is None
 
 
-def test_results_do_not_depend_on_the_thread_count():
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("Numba was started with a single thread")
+    monkeypatch.setattr(backend, "SERIAL_BELOW", 0)  # small calls stay parallel
     model = lotka_volterra_dbm((8, 8))
     theta = np.linspace(-1.0, 0.8, model.n_theta)
     before = numba.get_num_threads()

@@ -27,6 +27,7 @@ __all__ = [
     "bits",
     "uniform",
     "sample_without_replacement",
+    "child_samples_without_replacement",
     "mix64_nb",
     "derive_nb",
     "uniform_nb",
@@ -142,6 +143,38 @@ def derive_nb(key, index):
 def uniform_nb(key, counter):
     z = mix64_nb(key + (np.uint64(counter) + _ONE) * _GAMMA_U)
     return np.float64(z >> _S11) * _INV53
+
+
+@njit(cache=True)
+def _child_samples_kernel(parent, sizes, k, out):
+    """Row ``g`` of ``out``: :func:`sample_without_replacement` of stream ``derive(parent, g)``."""
+    for g in range(sizes.shape[0]):
+        key = derive_nb(parent, g)
+        n = sizes[g]
+        index = np.arange(n)
+        for i in range(k):
+            j = i + np.int64(uniform_nb(key, i) * (n - i))
+            index[i], index[j] = index[j], index[i]
+        out[g] = np.sort(index[:k])
+
+
+def child_samples_without_replacement(parent: int, sizes, k: int) -> np.ndarray:
+    """``sample_without_replacement(derive(parent, g), sizes[g], k)`` for every ``g``, at once.
+
+    The same draws and arithmetic (uint64 and float64) in a Numba loop, so rows equal the
+    Python function's bit for bit; for the per-group data batches of the learning loops.
+
+    Returns
+    -------
+    ``(len(sizes), k)`` int64, every row sorted.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if int(k) != k or sizes.ndim != 1 or (sizes.size and not 0 <= k <= int(sizes.min())):
+        raise ValueError(f"need an integer 0 <= k <= every size, got k={k!r}, sizes "
+                         f"{sizes.min() if sizes.size else None}…")
+    out = np.empty((sizes.size, int(k)), dtype=np.int64)
+    _child_samples_kernel(np.uint64(int(parent) & MASK64), sizes, int(k), out)
+    return out
 
 
 # --- array-module versions (NumPy or CuPy), for vectorised samplers -----------------------------

@@ -12,7 +12,9 @@ timepoint of a step, reproduction notes: repro-learning-step; counter-based stre
 repeats an uninterrupted one exactly.
 
 :func:`wake_layers` is the data ("awake") phase shared with static learning
-(:func:`dbdlab.learn.static.fit_boltzmann`).
+(:func:`dbdlab.learn.static.fit_boltzmann`); :func:`wake_moments` and :func:`cd_moments` are the
+moments of the two phases, which for an RBM on the Numba backend skip the hidden layers' arrays
+(:func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba`, bit-identical to the layered path).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from ..rng import Purpose, sample_without_replacement, stream_key
 
-__all__ = ["LatticeCDEstimator", "ExactEstimator", "wake_layers"]
+__all__ = ["LatticeCDEstimator", "ExactEstimator", "cd_moments", "wake_layers", "wake_moments"]
 
 
 def wake_layers(model, theta: np.ndarray, visible: np.ndarray, seed: int, chain_ids: np.ndarray,
@@ -58,6 +60,81 @@ def wake_layers(model, theta: np.ndarray, visible: np.ndarray, seed: int, chain_
     hidden_only = (True,) + (False,) * (model.n_layers - 1)
     mean_field_steps(model, theta, chains, 1, order=default_order(model, hidden_only))
     return chains.layers
+
+
+def _kernel_moments(model, theta: np.ndarray, backend: str | None):
+    """The Numba moment kernel of ``model``'s phases, or ``None`` (then the layered path).
+
+    RBMs: :func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba` ``(model, θ, visible)``; the
+    fully visible chain: :func:`~dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
+    Both are bit-identical to ``model.moments`` of the layered phases.
+    """
+    from ..backend import resolve_backend
+    from ..models import FullyVisible1DModel
+    from ..sampling.rbm_moments import kernel_applies
+
+    if resolve_backend(backend) != "numba":
+        return None
+    if isinstance(model, FullyVisible1DModel):
+        from ..sampling.fully_visible import fully_visible_moments_numba
+
+        return lambda model, theta, visible: fully_visible_moments_numba(model, visible)
+    rows = np.shape(theta)[0] if np.ndim(theta) == 2 else 1
+    if kernel_applies(model, rows):
+        from ..sampling.rbm_moments import rbm_moments_numba
+
+        return rbm_moments_numba
+    return None
+
+
+def wake_moments(model, theta: np.ndarray, visible: np.ndarray, seed: int,
+                 chain_ids: np.ndarray, k: int, backend: str | None) -> np.ndarray:
+    """Moments of the data phase per chain, ``model.moments(wake_layers(…))`` on the host.
+
+    Parameters as in :func:`wake_layers`.  On the Numba backend an RBM's moments
+    ``M(v, p(h|v))`` come from :func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba`
+    (bit-identical, no hidden array), the fully visible chain's from
+    :func:`~dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
+
+    Returns
+    -------
+    ``(n_chains, n_theta)`` float64 NumPy array.
+    """
+    from ..backend import to_numpy
+
+    kernel = _kernel_moments(model, theta, backend)
+    if kernel is not None:
+        return kernel(model, theta, visible)
+    layers = wake_layers(model, theta, visible, seed, chain_ids, k, backend)
+    return np.asarray(to_numpy(model.moments(layers)))
+
+
+def cd_moments(model, theta: np.ndarray, k: int, seed: int, *, visible: np.ndarray | None = None,
+               n_chains: int | None = None, chain_ids: np.ndarray | None = None,
+               backend: str | None = None) -> np.ndarray:
+    """Moments of CD-k chains per chain, ``model.moments(cd_k(…).layers)`` on the host.
+
+    Arguments as in :func:`~dbdlab.sampling.cd_k` (final hidden layers as probabilities).  On
+    the Numba backend an RBM's chains keep binary hidden layers and the moments
+    ``M(v_k, p(h|v_k))`` come from :func:`~dbdlab.sampling.rbm_moments.rbm_moments_numba`
+    (bit-identical: the same visible samples, the same probabilities and sums); the fully
+    visible chain's from :func:`~dbdlab.sampling.fully_visible.fully_visible_moments_numba`.
+
+    Returns
+    -------
+    ``(n_chains, n_theta)`` float64 NumPy array.
+    """
+    from ..backend import to_numpy
+    from ..sampling import cd_k
+
+    kernel = _kernel_moments(model, theta, backend)
+    if kernel is not None:
+        chains = cd_k(model, theta, k, seed, visible=visible, n_chains=n_chains,
+                      final="binary", chain_ids=chain_ids, backend=backend)
+        return kernel(model, theta, chains.layers[0])
+    chains = cd_k(model, theta, k, seed, visible=visible, n_chains=n_chains, chain_ids=chain_ids,
+                  backend=backend)
+    return np.asarray(to_numpy(model.moments(chains.layers)))
 
 
 class LatticeCDEstimator:
@@ -104,29 +181,21 @@ class LatticeCDEstimator:
 
     def __call__(self, theta: np.ndarray, timepoints: np.ndarray, ic: int,
                  step: int) -> tuple[np.ndarray, np.ndarray]:
-        from ..backend import to_numpy
-        from ..sampling import cd_k
-
         rows = sample_without_replacement(
             stream_key(self.seed, Purpose.TRAIN_BATCH, int(step), int(ic)),
             self.lattices.shape[1], self.batch)
         n_w = len(timepoints)
         # all timepoints of the window in one sampler call: chain c·batch + b has θ(t_c)
-        data = self.lattices[ic][rows][:, timepoints].transpose(1, 0, 2).reshape(
+        lattices = self.lattices[ic]  # (n_lattices, n_timepoints, N); gather (n_w, batch, N)
+        data = lattices[rows[None, :], np.asarray(timepoints)[:, None]].reshape(
             n_w * self.batch, -1)
         per_chain = np.repeat(np.asarray(theta, dtype=float), self.batch, axis=0)
         ids = (int(step) * self.lattices.shape[0] + int(ic)) * per_chain.shape[0] + \
             np.arange(per_chain.shape[0])
-        awake_layers = wake_layers(self.model, per_chain, data, self.seed, ids, self.k,
-                                   self.backend)
-        if self.cd_start == "data":
-            chains = cd_k(self.model, per_chain, self.k, self.seed, visible=data, chain_ids=ids,
-                          backend=self.backend)
-        else:
-            chains = cd_k(self.model, per_chain, self.k, self.seed, n_chains=len(per_chain),
-                          chain_ids=ids, backend=self.backend)
-        awake = np.asarray(to_numpy(self.model.moments(awake_layers)))
-        asleep = np.asarray(to_numpy(self.model.moments(chains.layers)))
+        awake = wake_moments(self.model, per_chain, data, self.seed, ids, self.k, self.backend)
+        start = {"visible": data} if self.cd_start == "data" else {"n_chains": len(per_chain)}
+        asleep = cd_moments(self.model, per_chain, self.k, self.seed, chain_ids=ids,
+                            backend=self.backend, **start)
         shape = (n_w, self.batch, -1)
         return awake.reshape(shape).mean(axis=1), asleep.reshape(shape).mean(axis=1)
 

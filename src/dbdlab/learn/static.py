@@ -11,8 +11,8 @@ import json
 
 import numpy as np
 
-from ..rng import Purpose, sample_without_replacement, stream_key
-from .estimators import wake_layers
+from ..rng import Purpose, child_samples_without_replacement, stream_key
+from .estimators import cd_moments, wake_layers, wake_moments
 
 __all__ = ["fit_boltzmann"]
 
@@ -130,11 +130,14 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     wake_seed, sleep_seed = 2 * int(seed), 2 * int(seed) + 1
     per_chain = np.repeat(np.arange(n_groups), batch)  # group of every awake/CD chain
 
+    sizes = np.array([len(m) for m in members])
+
     def batch_rows(step: int) -> np.ndarray:
-        return np.concatenate([
-            m[sample_without_replacement(stream_key(int(seed), Purpose.BATCH, step, g), len(m),
-                                         batch)]
-            for g, m in enumerate(members)])
+        # group g: sample_without_replacement(stream_key(seed, BATCH, step, g), len(m), batch),
+        # all groups in one Numba call
+        picks = child_samples_without_replacement(stream_key(int(seed), Purpose.BATCH, step),
+                                                  sizes, batch)
+        return np.concatenate([m[p] for m, p in zip(members, picks, strict=True)])
 
     def group_mean(values) -> np.ndarray:
         values = np.asarray(_to_host(values))
@@ -160,14 +163,14 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
     for step in iterator:
         rows = batch_rows(step)
         ids = step * per_chain.size + np.arange(per_chain.size)
-        awake_layers = wake_layers(model, theta[per_chain], data[rows], wake_seed, ids, k,
-                                     backend)
-        if persistent is None:
-            asleep_layers = cd_k(model, theta[per_chain], k, sleep_seed, visible=data[rows],
-                                 chain_ids=ids, backend=backend).layers
-        else:
-            asleep_layers = gibbs_sweeps(model, theta[sleep_group], persistent, k).layers
         if centered:
+            awake_layers = wake_layers(model, theta[per_chain], data[rows], wake_seed, ids, k,
+                                       backend)
+            if persistent is None:
+                asleep_layers = cd_k(model, theta[per_chain], k, sleep_seed, visible=data[rows],
+                                     chain_ids=ids, backend=backend).layers
+            else:
+                asleep_layers = gibbs_sweeps(model, theta[sleep_group], persistent, k).layers
             activations = group_mean(mean_activations(model, awake_layers))
             centers = np.stack([np.asarray(slide_centers(centers[g], activations[g], r))
                                 for g in range(n_groups)])
@@ -176,8 +179,16 @@ def fit_boltzmann(model, data: np.ndarray, theta0=None, *, groups: np.ndarray | 
             asleep = np.stack([group_mean(model.moments(asleep_layers, centers[g]))[g]
                                for g in range(n_groups)])
         else:
-            awake = group_mean(model.moments(awake_layers))
-            asleep = group_mean(model.moments(asleep_layers))
+            # moments straight from the phases (an RBM on Numba skips the hidden arrays)
+            awake = group_mean(wake_moments(model, theta[per_chain], data[rows], wake_seed, ids,
+                                            k, backend))
+            if persistent is None:
+                asleep = group_mean(cd_moments(model, theta[per_chain], k, sleep_seed,
+                                               visible=data[rows], chain_ids=ids,
+                                               backend=backend))
+            else:
+                asleep = group_mean(model.moments(
+                    gibbs_sweeps(model, theta[sleep_group], persistent, k).layers))
         gradient = asleep - awake  # d(−log-likelihood)/dθ
         if centered:
             n_bias = len(model.species_names)

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from dbdlab.backend import Array
+from dbdlab.backend import Array, kernel_threads
 from dbdlab.rng import derive_nb, uniform_nb
 
 from ..models.boltzmann import BoltzmannMachine
@@ -427,12 +427,14 @@ def _run(model: BoltzmannMachine, biases, weights, layers: Sequence[Array], keys
     state = np.zeros((n_chains, layout.row_length), dtype=np.uint8)
     for l in _needed(model, sequence):
         state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]] = layers[l]
-    _sweeps_kernel(state, np.ascontiguousarray(keys, dtype=np.uint64), int(first_sweep),
-                   int(n_sweeps), np.asarray(sequence, dtype=np.int64), keys_are_layer_keys,
-                   layout.offsets, layout.n_units, layout.n_species,
-                   layout.nbr_lo, layout.lo_start, layout.q_lo, layout.step_lo,
-                   layout.nbr_hi, layout.hi_start, layout.q_hi, layout.step_hi,
-                   table, table_start)
+    work = n_chains * int(n_sweeps) * sum(int(layout.n_units[l]) for l in sequence)
+    with kernel_threads(work):
+        _sweeps_kernel(state, np.ascontiguousarray(keys, dtype=np.uint64), int(first_sweep),
+                       int(n_sweeps), np.asarray(sequence, dtype=np.int64), keys_are_layer_keys,
+                       layout.offsets, layout.n_units, layout.n_species,
+                       layout.nbr_lo, layout.lo_start, layout.q_lo, layout.step_lo,
+                       layout.nbr_hi, layout.hi_start, layout.q_hi, layout.step_hi,
+                       table, table_start)
     return {l: state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]].astype(np.int8)
             for l in set(sequence)}
 

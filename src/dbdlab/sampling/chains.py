@@ -148,10 +148,12 @@ def _random_layer(xp: ModuleType, init_keys: Array, l: int, layer: Layer,
                   probs: np.ndarray) -> Array:
     if xp is not np:
         return _random_layer_reference(xp, init_keys, l, layer, probs)
+    from ..backend import kernel_threads
     from ._numba_layers import random_codes  # the NumPy lines' Numba twin (bit-identical)
 
-    return random_codes(np.asarray(init_keys, dtype=np.uint64), l, layer.n_units,
-                        np.cumsum(probs)[:-1])
+    with kernel_threads(len(init_keys) * layer.n_units):
+        return random_codes(np.asarray(init_keys, dtype=np.uint64), l, layer.n_units,
+                            np.cumsum(probs)[:-1])
 
 
 def _initial_layers(model: Any, xp: ModuleType, n_chains: int, seed: int, ids: np.ndarray,

@@ -10,6 +10,10 @@ numbers:
 * ``"numpy"``/``"cupy"``: :func:`three_class_sweeps_xp`, vectorised over chains and over the sites
   of a class.
 
+The moments ``(m_b, m_J, m_K)`` of binary chains have a Numba kernel too
+(:func:`fully_visible_moments_numba`): they are integer counts, exact in float64 in any order,
+so it equals :meth:`~dbdlab.models.FullyVisible1DModel.moments` bit for bit.
+
 Randomness: chain ``c`` uses the stream ``chains.keys[c]``; in sweep ``s`` the site at position
 ``r`` of the visiting order (class 0 sites, then class 1, then class 2) takes draw
 ``s·N + r`` (the kernel's running counter), so a sweep split over several calls gives the same
@@ -22,8 +26,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numba import njit, prange
 
-from dbdlab.backend import Array
+from dbdlab.backend import Array, kernel_threads
 from dbdlab.rng import uniform_array
 
 from ..simulate._fully_visible_1d import three_class_sweeps
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from ..models.fully_visible import FullyVisible1DModel
     from .chains import Chains
 
-__all__ = ["fully_visible_sweeps", "three_class_sweeps_xp"]
+__all__ = ["fully_visible_moments_numba", "fully_visible_sweeps", "three_class_sweeps_xp"]
 
 
 def three_class_sweeps_xp(xp: ModuleType, v: Array, b: Array, J: Array, K: Array, keys: Array,
@@ -83,10 +88,54 @@ def fully_visible_sweeps(model: FullyVisible1DModel, theta: Any, chains: Chains,
     first = chains.sweep * model.n_sites
     if chains.backend == "numba":
         v = np.ascontiguousarray(chains.layers[0], dtype=np.int8)
-        three_class_sweeps(v, b, J, K, chains.keys, int(n_sweeps), first)
+        with kernel_threads(v.size * int(n_sweeps)):
+            three_class_sweeps(v, b, J, K, chains.keys, int(n_sweeps), first)
         chains.layers[0] = v
     else:
         chains.layers[0] = three_class_sweeps_xp(xp, chains.layers[0], b, J, K, chains.keys,
                                            n_sweeps, first)
     chains.sweep += int(n_sweeps)
     return chains
+
+
+@njit(parallel=True, cache=True)
+def _moments_kernel(v, out):
+    """``out[c] = (Σ v_i, Σ v_i v_{i+1}, Σ v_i v_{i+1} v_{i+2})`` of 0/1 rows, integer counts."""
+    n_chains, n = v.shape
+    for c in prange(n_chains):
+        row = v[c]
+        m_b, m_j, m_k = np.int64(0), np.int64(0), np.int64(0)
+        for i in range(n):
+            m_b += row[i]
+        for i in range(n - 1):
+            m_j += row[i] & row[i + 1]
+        for i in range(n - 2):
+            m_k += row[i] & row[i + 1] & row[i + 2]
+        out[c, 0] = np.float64(m_b)
+        out[c, 1] = np.float64(m_j)
+        out[c, 2] = np.float64(m_k)
+
+
+def fully_visible_moments_numba(model: FullyVisible1DModel, v: np.ndarray) -> np.ndarray:
+    """Moments ``(m_b, m_J, m_K)`` of binary chains, ``(n_chains, 3)`` float64.
+
+    Bit-identical to :meth:`~dbdlab.models.FullyVisible1DModel.moments` (the readable reference):
+    the moments are integer counts, exact in float64.
+
+    Parameters
+    ----------
+    model
+        The fully visible 1D model.
+    v
+        Codes ``(n_chains, N)``, 0 (empty) or 1.
+    """
+    v = np.asarray(v)
+    if v.ndim != 2 or v.shape[1] != model.n_sites or v.dtype.kind not in "iu":
+        raise ValueError(f"v must be integer codes of shape (n_chains, {model.n_sites}), got "
+                         f"{v.shape} {v.dtype}")
+    if v.size and (int(v.min()) < 0 or int(v.max()) > 1):
+        raise ValueError(f"v: codes must be 0 or 1, got {int(v.min())}..{int(v.max())}")
+    out = np.empty((v.shape[0], 3))
+    with kernel_threads(v.size):
+        _moments_kernel(np.ascontiguousarray(v, dtype=np.int8), out)
+    return out

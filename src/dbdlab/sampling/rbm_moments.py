@@ -13,6 +13,17 @@ patterns that can occur (``Σ_β n_β ≤ q``) come from the NumPy code
 (:func:`~dbdlab.sampling.probabilities_from_activations`), and the moments are histogram-weighted
 sums: ``Σ_j p_jα = Σ_n H(n) p_α(n)`` and ``Σ_j n_jβ p_jα = Σ_n H(n) n_β p_α(n)``.  The result equals
 the reference up to the order of summation (≈ 1e-15 relative, tested).
+
+The bit-identical path (:func:`rbm_moments_numba`, the learning loops' wake phase and the end of
+their CD chains) keeps the reference's per-unit arithmetic and summation order instead: a Numba
+kernel (``prange`` over chains, so results do not depend on the thread count) looks up every
+hidden unit's ``p(h_j|v)`` in a per-pattern table built by the NumPy reference arithmetic (as
+:func:`~dbdlab.sampling._numba_layers.cumulative_tables` does for the sampler), forms the same
+products ``n_jβ p_jα`` and sums them over ``j`` in the order NumPy's ``sum`` uses: pairwise
+(NumPy's 8-accumulator blocks of 128, :func:`_pairwise_sum`) for a contiguous reduction — the
+weight moments and a one-species hidden bias — and one unit after the other for the strided
+reduction of a hidden layer with several species.  Visible counts are exact integers.  The
+result equals :func:`rbm_moments_reference` bit for bit (tested).
 """
 
 from __future__ import annotations
@@ -20,7 +31,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from dbdlab.backend import kernel_threads
 
 from ..models.boltzmann import BoltzmannMachine
 from .conditionals import probabilities_from_activations
@@ -28,7 +41,10 @@ from .conditionals import probabilities_from_activations
 __all__ = [
     "moments_from_histograms",
     "pattern_histograms",
+    "kernel_applies",
+    "probability_table",
     "rbm_moments",
+    "rbm_moments_numba",
     "rbm_moments_reference",
     "visible_counts",
 ]
@@ -146,3 +162,201 @@ def rbm_moments_reference(model: BoltzmannMachine, theta: Any, visible: Any) -> 
 
     theta, v = _check(model, theta, visible)
     return np.asarray(model.moments([v, hidden_probabilities(model, theta, v)]))
+
+
+# --- bit-identical kernel ---------------------------------------------------------------------
+
+#: NumPy's pairwise-summation block (``PW_BLOCKSIZE`` of ``numpy/_core/src/umath/loops_utils.h``)
+_PW_BLOCKSIZE = 128
+
+
+@njit(cache=True)
+def _block_sum(a, lo, n):
+    """NumPy's pairwise-summation leaf (``n ≤ 128`` terms of ``a[lo:]``)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise_sum(a, n):
+    """``a[:n].sum()`` in NumPy's order for a contiguous float64 reduction.
+
+    Below 8 terms one after the other; up to 128 terms 8 interleaved accumulators combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the remainder; above, the sum of
+    the two halves (split at a multiple of 8), each summed the same way.  NumPy's recursion is
+    unrolled into an explicit stack (a recursive function cannot be loaded from Numba's cache).
+    """
+    if n <= _PW_BLOCKSIZE:
+        return _block_sum(a, 0, n)
+    # tasks: (lo, n) to expand, or n = -1 "add the two last values"; depth ≤ 64 halvings
+    task_lo = np.empty(256, dtype=np.int64)
+    task_n = np.empty(256, dtype=np.int64)
+    values = np.empty(128)
+    n_tasks, n_values = 1, 0
+    task_lo[0], task_n[0] = 0, n
+    while n_tasks > 0:
+        n_tasks -= 1
+        lo, m = task_lo[n_tasks], task_n[n_tasks]
+        if m < 0:
+            n_values -= 1
+            values[n_values - 1] = values[n_values - 1] + values[n_values]
+        elif m <= _PW_BLOCKSIZE:
+            values[n_values] = _block_sum(a, lo, m)
+            n_values += 1
+        else:
+            half = m // 2
+            half -= half % 8
+            # popped in reverse: left half, right half, then their sum
+            task_lo[n_tasks], task_n[n_tasks] = 0, -1
+            task_lo[n_tasks + 1], task_n[n_tasks + 1] = lo + half, m - half
+            task_lo[n_tasks + 2], task_n[n_tasks + 2] = lo, half
+            n_tasks += 3
+    return values[0]
+
+
+@njit(parallel=True, cache=True)
+def _rbm_moments_kernel(visible, up_to_down, step, p_table, counts, pairs, v_start, h_start,
+                        pairwise_bias, out):
+    """``out[c] = M(v_c, p(h|v_c))`` in the reference's arithmetic (module docstring).
+
+    ``p_table`` is ``(T, D, M_h)`` (``T = 1`` shared θ, else one row per chain) over the dense
+    patterns, ``counts`` ``(D, M_v)`` their neighbour counts ``n_β``, ``pairs`` ``(K, 3)`` the
+    weight moments' ``(α_visible, β_hidden, θ index)``.
+    """
+    n_chains, n_visible = visible.shape
+    n_hidden, q = up_to_down.shape
+    n_dense, m_visible = counts.shape
+    m_hidden = p_table.shape[2]
+    t_stride = np.int64(1) if p_table.shape[0] > 1 else np.int64(0)
+    for c in prange(n_chains):
+        row = visible[c]
+        tab = p_table[np.int64(c) * t_stride]
+        # species counts, one branch-free pass per species (a branch on random codes mispredicts)
+        for b in range(m_visible):
+            code = np.int8(b + 1)
+            total = np.int64(0)
+            for i in range(n_visible):
+                total += row[i] == code
+            out[c, v_start + b] = np.float64(total)
+        pattern = np.empty(n_hidden, dtype=np.int64)
+        for j in range(n_hidden):
+            d = np.int64(0)
+            for k in range(q):
+                d += step[row[up_to_down[j, k]]]
+            pattern[j] = d
+        # per unit, the value of its pattern: p_α, or the product n_β p_α (the reference's
+        # operands, so the same rounding), gathered into the terms of one sum
+        values = np.empty(n_dense)
+        terms = np.empty(n_hidden)
+        for a in range(m_hidden):
+            for d in range(n_dense):
+                values[d] = tab[d, a]
+            if pairwise_bias:
+                for j in range(n_hidden):
+                    terms[j] = values[pattern[j]]
+                out[c, h_start + a] = 0.0 + _pairwise_sum(terms, n_hidden)
+            else:
+                total_p = 0.0
+                for j in range(n_hidden):
+                    total_p += values[pattern[j]]
+                out[c, h_start + a] = total_p
+        for w in range(pairs.shape[0]):
+            a, b = pairs[w, 0], pairs[w, 1]
+            for d in range(n_dense):
+                values[d] = counts[d, a] * tab[d, b]
+            for j in range(n_hidden):
+                terms[j] = values[pattern[j]]
+            out[c, pairs[w, 2]] = 0.0 + _pairwise_sum(terms, n_hidden)
+
+
+def kernel_applies(model: Any, theta_rows: int = 1) -> bool:
+    """Whether :func:`rbm_moments_numba` takes ``model`` (with ``theta_rows`` rows of θ).
+
+    It needs a two-layer :class:`~dbdlab.models.BoltzmannMachine` whose probability table
+    (:func:`probability_table`) stays within the sampler kernel's
+    :data:`~dbdlab.sampling._numba_layers.MAX_TABLE_ENTRIES`.
+    """
+    from ._numba_layers import MAX_TABLE_ENTRIES
+
+    if not isinstance(model, BoltzmannMachine) or model.n_layers != 2:
+        return False
+    q = model.tables(np)[0][0].shape[1]
+    dense = (q + 1) ** model.layers[0].n_species
+    return max(int(theta_rows), 1) * dense * model.layers[1].n_species <= MAX_TABLE_ENTRIES
+
+
+def probability_table(model: BoltzmannMachine, theta: np.ndarray) -> np.ndarray:
+    """``p(h_jα = 1 | v)`` of every dense visible pattern, ``(T, D, M_h)`` float64.
+
+    Built by the NumPy reference arithmetic of
+    :func:`~dbdlab.sampling.conditionals._activations` (bias row plus ``counts @ W`` in the
+    sampler's ``matmul`` dispatch class, then
+    :func:`~dbdlab.sampling.probabilities_from_activations`), so every entry is bit-identical to
+    the probability the reference computes for a hidden unit with that pattern.  ``T`` is 1 for
+    ``theta`` ``(n_theta,)`` and the number of rows for one θ per chain; rows of patterns that
+    cannot occur (more than ``q`` neighbours) are 0.
+    """
+    from ._numba_layers import _count_term
+
+    step, possible, counts = _pattern_table(model)
+    biases, weights = model.unpack_theta(np.asarray(theta, dtype=np.float64))
+    phi = biases[1][..., None, :] + _count_term(counts, weights[0], model.layers[1].n_units)
+    p = probabilities_from_activations(phi)
+    p = p.reshape((-1,) + p.shape[-2:])
+    table = np.zeros((p.shape[0], int(possible[-1]) + 1, p.shape[-1]))
+    table[:, possible] = p
+    return table
+
+
+def rbm_moments_numba(model: BoltzmannMachine, theta: Any, visible: Any) -> np.ndarray:
+    """Moments ``M(v, p(h|v))`` per chain, bit-identical to :func:`rbm_moments_reference`.
+
+    Parameters
+    ----------
+    model
+        A two-layer :class:`~dbdlab.models.BoltzmannMachine`.
+    theta
+        ``(n_theta,)`` or one row per chain.
+    visible
+        Visible codes ``(n_chains, N_0)`` (0 empty, ``k`` the ``k``-th species).
+
+    Returns
+    -------
+    ``(n_chains, n_theta)`` float64 (module docstring: the Numba kernel).
+    """
+    _check(model, theta, visible)
+    theta = np.asarray(model.check_theta(theta), dtype=np.float64)
+    v = np.ascontiguousarray(visible, dtype=np.int8)
+    step, possible, counts = _pattern_table(model)
+    dense_counts = np.zeros((int(possible[-1]) + 1, counts.shape[1]))
+    dense_counts[possible] = counts
+    pairs = np.array(model.weight_index[0], dtype=np.int64).reshape(-1, 3)
+    out = np.empty((v.shape[0], model.n_theta))
+    table = probability_table(model, theta)
+    with kernel_threads(v.size):
+        _rbm_moments_kernel(v, model.tables(np)[0][0], step, table, dense_counts, pairs,
+                            model.bias_slices[0].start, model.bias_slices[1].start,
+                            model.layers[1].n_species == 1, out)
+    return out
