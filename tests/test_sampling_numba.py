@@ -275,9 +275,9 @@ def test_parallel_mean_field_step_equals_numpy(name, per_chain, monkeypatch):
     monkeypatch.setattr(_numba_layers, "_mean_field_kernel",
                         lambda *a: calls.append(1) or original(*a))
     out = {}
-    for backend in ("numpy", "numba"):
-        chains = run(model, theta, backend, n_chains=10, n_sweeps=2)
-        out[backend] = mean_field_steps(model, theta, chains, 1, parallel=True).layers
+    for which in ("numpy", "numba"):
+        chains = run(model, theta, which, n_chains=10, n_sweeps=2)
+        out[which] = mean_field_steps(model, theta, chains, 1, parallel=True).layers
     assert calls == [1]  # the kernel ran (NumPy's call did not use it)
     for p_numpy, p_numba in zip(out["numpy"], out["numba"], strict=True):
         assert p_numba.dtype == np.float64 and p_numba.flags.c_contiguous
