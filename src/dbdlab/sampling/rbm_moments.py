@@ -310,24 +310,18 @@ def kernel_applies(model: Any, theta_rows: int = 1) -> bool:
 def probability_table(model: BoltzmannMachine, theta: np.ndarray) -> np.ndarray:
     """``p(h_jα = 1 | v)`` of every dense visible pattern, ``(T, D, M_h)`` float64.
 
-    Built by the NumPy reference arithmetic of
-    :func:`~dbdlab.sampling.conditionals._activations` (bias row plus ``counts @ W`` in the
-    sampler's ``matmul`` dispatch class, then
-    :func:`~dbdlab.sampling.probabilities_from_activations`), so every entry is bit-identical to
-    the probability the reference computes for a hidden unit with that pattern.  ``T`` is 1 for
-    ``theta`` ``(n_theta,)`` and the number of rows for one θ per chain; rows of patterns that
-    cannot occur (more than ``q`` neighbours) are 0.
+    The hidden layer's block of the sampler's tables
+    (:func:`~dbdlab.sampling._numba_layers.pattern_tables` without the cumulative sum), built by
+    the NumPy reference arithmetic, so every entry is bit-identical to the probability the
+    reference computes for a hidden unit with that pattern.  ``T`` is 1 for ``theta``
+    ``(n_theta,)`` and the number of rows for one θ per chain; rows of patterns that cannot
+    occur (more than ``q`` neighbours) are 0.
     """
-    from ._numba_layers import _count_term
+    from ._numba_layers import pattern_tables
 
-    step, possible, counts = _pattern_table(model)
     biases, weights = model.unpack_theta(np.asarray(theta, dtype=np.float64))
-    phi = biases[1][..., None, :] + _count_term(counts, weights[0], model.layers[1].n_units)
-    p = probabilities_from_activations(phi)
-    p = p.reshape((-1,) + p.shape[-2:])
-    table = np.zeros((p.shape[0], int(possible[-1]) + 1, p.shape[-1]))
-    table[:, possible] = p
-    return table
+    table, _ = pattern_tables(model, biases, weights, [1], cumulative=False)
+    return table.reshape(len(table), -1, model.layers[1].n_species)
 
 
 def rbm_moments_numba(model: BoltzmannMachine, theta: Any, visible: Any) -> np.ndarray:
