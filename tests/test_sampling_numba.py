@@ -64,6 +64,13 @@ def kernel_calls(monkeypatch):
     return calls
 
 
+@pytest.fixture(params=["box", "gather"])
+def sum_path(request, monkeypatch):
+    """Run the test with the neighbour sums as box passes and as gathers (both exact)."""
+    monkeypatch.setattr(_numba_layers, "USE_BOX_SUMS", request.param == "box")
+    return request.param
+
+
 def run(model, theta, backend, n_chains=12, n_sweeps=5, seed=3, **kw):
     chains = random_chains(model, n_chains, seed, backend=backend)
     return gibbs_sweeps(model, theta, chains, n_sweeps, **kw)
@@ -84,8 +91,9 @@ def assert_same(a, b):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("scale", SCALES)
-def test_numba_sweeps_equal_numpy_sweeps(name, scale, kernel_calls):
+def test_numba_sweeps_equal_numpy_sweeps(name, scale, kernel_calls, sum_path):
     model, theta = case(name)
+    assert _numba_layers._layout(model).box  # the box path is the one that runs
     a = run(model, scale * theta, "numpy", n_sweeps=6)
     b = run(model, scale * theta, "numba", n_sweeps=6)
     assert kernel_calls == [6]
@@ -93,7 +101,7 @@ def test_numba_sweeps_equal_numpy_sweeps(name, scale, kernel_calls):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_per_chain_parameters(name, kernel_calls):
+def test_per_chain_parameters(name, kernel_calls, sum_path):
     model, theta = case(name)
     thetas = theta * np.linspace(-6, 9, 12)[:, None]
     assert_same(run(model, thetas, "numpy"), run(model, thetas, "numba"))
@@ -132,7 +140,7 @@ def test_cumulative_probabilities_are_bit_identical_unit_by_unit(name):
                 np.testing.assert_array_equal(looked_up, expected)
 
 
-def test_paper_architectures_equal_numpy(kernel_calls):
+def test_paper_architectures_equal_numpy(kernel_calls, sum_path):
     lv = lotka_volterra_dbm((6, 6))
     theta = lv.theta_from_dict(dict(hX=-2.6, hY=-2.6, bX1=0, bY1=0, bX2=0, bY2=0, wXX1=0.5,
                                     wYY1=0.5, wX1X2=0.5, wY1Y2=0.5))
@@ -184,7 +192,7 @@ def test_oversized_tables_fall_back_to_numpy(monkeypatch, kernel_calls):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_single_layer_twin_of_the_hook(name):
+def test_single_layer_twin_of_the_hook(name, sum_path):
     model, theta = case(name)
     layers = random_chains(model, 10, 6, backend="numpy").layers
     keys = sweep_keys(np, random_chains(model, 10, 6, backend="numpy").keys, 5, 0)
@@ -265,7 +273,7 @@ def test_random_initial_codes_equal_the_array_reference(probs):
 
 @pytest.mark.parametrize("name", sorted(CASES) + ["bigger", "lv", "rossler"])
 @pytest.mark.parametrize("per_chain", [False, True])
-def test_parallel_mean_field_step_equals_numpy(name, per_chain, monkeypatch):
+def test_parallel_mean_field_step_equals_numpy(name, per_chain, monkeypatch, sum_path):
     model, theta = {"bigger": (bigger_model(), None), "lv": (lotka_volterra_dbm((6, 8)), None),
                     "rossler": (rossler_rbm((3, 4, 2)), None)}.get(name) or case(name)
     rng = np.random.default_rng(zlib.crc32(name.encode()) + per_chain)

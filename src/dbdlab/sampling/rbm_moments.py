@@ -28,6 +28,7 @@ result equals :func:`rbm_moments_reference` bit for bit (tested).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from numba import njit, prange
 from dbdlab.backend import kernel_threads
 
 from ..models.boltzmann import BoltzmannMachine
+from ._box_sums import box_sum
 from .conditionals import probabilities_from_activations
 
 __all__ = [
@@ -51,17 +53,43 @@ __all__ = [
 
 
 @njit(cache=True)
-def _pattern_histogram(visible, up_to_down, step, n_patterns):
+def _pattern_histogram(visible, up_to_down, step, n_patterns, use_box, box_shape, box_axes,
+                       box_mode, buffer_size):
+    """Histogram of the hidden units' dense visible patterns, per chain.
+
+    With ``use_box`` the patterns are box sums (:func:`~dbdlab.sampling._box_sums.box_sum`,
+    exact integers like the gathers through ``up_to_down``).
+    """
     n_chains = visible.shape[0]
     n_hidden, q = up_to_down.shape
     hist = np.zeros((n_chains, n_patterns), dtype=np.int64)
+    buf_a = np.empty(buffer_size, dtype=np.int64)
+    buf_b = np.empty(buffer_size, dtype=np.int64)
     for c in range(n_chains):
+        if use_box:
+            sums = box_sum(visible[c], 0, step, box_shape, box_axes, box_mode, buf_a, buf_b)
+            for j in range(n_hidden):
+                hist[c, sums[j]] += 1
+            continue
         for j in range(n_hidden):
             pattern = 0
             for k in range(q):
                 pattern += step[visible[c, up_to_down[j, k]]]
             hist[c, pattern] += 1
     return hist
+
+
+@njit(cache=True)
+def _code_counts(visible, n_species):
+    """Number of units holding each code ``1 … n_species``, per chain (branch-free)."""
+    out = np.zeros((visible.shape[0], n_species), dtype=np.int64)
+    for c in range(visible.shape[0]):
+        counts = np.zeros(n_species + 1, dtype=np.int64)
+        for i in range(visible.shape[1]):
+            counts[visible[c, i]] += 1
+        for k in range(n_species):
+            out[c, k] = counts[k + 1]
+    return out
 
 
 def _check(model: BoltzmannMachine, theta: Any, visible: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +109,14 @@ def _check(model: BoltzmannMachine, theta: Any, visible: Any) -> tuple[np.ndarra
     return theta, v
 
 
+_PATTERN_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _pattern_table(model: BoltzmannMachine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-code increments, the possible patterns' dense indices and their counts ``n_β``."""
+    cached = _PATTERN_TABLES.get(model)
+    if cached is not None:
+        return cached
     q = model.tables(np)[0][0].shape[1]
     m_v = model.layers[0].n_species
     radix = q + 1
@@ -91,7 +125,8 @@ def _pattern_table(model: BoltzmannMachine) -> tuple[np.ndarray, np.ndarray, np.
     dense = np.arange(radix**m_v)
     counts = ((dense[:, None] // powers) % radix).astype(np.float64)
     possible = counts.sum(axis=1) <= q
-    return step, dense[possible], counts[possible]
+    _PATTERN_TABLES[model] = out = (step, dense[possible], counts[possible])
+    return out
 
 
 def pattern_histograms(model: BoltzmannMachine, visible: Any) -> np.ndarray:
@@ -100,11 +135,18 @@ def pattern_histograms(model: BoltzmannMachine, visible: Any) -> np.ndarray:
     Patterns in the order of :func:`moments_from_histograms`; float64 so that histograms can be
     averaged over chains before the moments are formed (the moments are linear in them).
     """
+    from ._numba_layers import _layout
+
     _check(model, np.zeros(model.n_theta), visible)
     step, possible, _ = _pattern_table(model)
     n_dense = int(possible[-1]) + 1  # the pattern "q of the last species" is the largest
+    layout = _layout(model)
+    # the sampler's box plan of the hidden layer's lower side (its increments are these steps)
+    use_box = layout.box and np.array_equal(layout.step_lo[1, :len(step)], step)
     hist = _pattern_histogram(np.ascontiguousarray(visible, dtype=np.int8),
-                              model.tables(np)[0][0], step, n_dense)
+                              model.tables(np)[0][0], step, n_dense, use_box,
+                              layout.box_shape[1, 0], layout.box_axes[1, 0],
+                              layout.box_mode[1, 0], layout.buffer_size)
     return hist[:, possible].astype(np.float64)
 
 
@@ -135,8 +177,10 @@ def moments_from_histograms(model: BoltzmannMachine, theta: Any, hist: np.ndarra
 def visible_counts(model: BoltzmannMachine, visible: Any) -> np.ndarray:
     """Species counts of visible codes, ``(n_chains, M_v)`` (exact integers as float64)."""
     v = np.asarray(visible)
-    return np.stack([(v == k + 1).sum(axis=1) for k in range(model.layers[0].n_species)],
-                    axis=1).astype(np.float64)
+    m = model.layers[0].n_species
+    if v.ndim == 2 and v.dtype.kind in "iu" and v.size and 0 <= v.min() and v.max() <= m:
+        return _code_counts(np.ascontiguousarray(v, dtype=np.int8), m).astype(np.float64)
+    return np.stack([(v == k + 1).sum(axis=1) for k in range(m)], axis=1).astype(np.float64)
 
 
 def rbm_moments(model: BoltzmannMachine, theta: Any, visible: Any) -> np.ndarray:
