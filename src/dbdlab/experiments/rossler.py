@@ -330,10 +330,13 @@ class RosslerEstimator:
             return [None, None]
         return [reference_start_probabilities(self.model.layers[0].n_species), None]
 
-    def mean_moments(self, theta: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    def mean_moments(self, theta: np.ndarray, visible: np.ndarray,
+                     probabilities: np.ndarray | None = None) -> np.ndarray:
         """``M(v, p(h|v))`` averaged over the ``batch`` chains of each θ.
 
-        ``theta`` ``(n, n_theta)``; ``visible`` ``(n · batch, N)``, chain ``t·batch + b`` at θ(t).
+        ``theta`` ``(n, n_theta)``; ``visible`` ``(n · batch, N)``, chain ``t·batch + b`` at θ(t);
+        ``probabilities``: :func:`~dbdlab.sampling.rbm_moments.pattern_probabilities` of θ, if
+        already known (fast path only).
         """
         from ..sampling.rbm_moments import (
             moments_from_histograms,
@@ -352,7 +355,7 @@ class RosslerEstimator:
         hist = hist.reshape(n, -1, hist.shape[1]).mean(axis=1)
         counts = visible_counts(self.model, visible)
         counts = counts.reshape(n, -1, counts.shape[1]).mean(axis=1)
-        return moments_from_histograms(self.model, theta, hist, counts)
+        return moments_from_histograms(self.model, theta, hist, counts, probabilities)
 
     def sleep(self, theta: np.ndarray, n_chains: int, first_id: int) -> np.ndarray:
         """Visible states after the sleep phase, ``n_chains`` chains per row of θ.
@@ -375,6 +378,8 @@ class RosslerEstimator:
 
     def __call__(self, theta: np.ndarray, timepoints: np.ndarray, ic: int,
                  step: int) -> tuple[np.ndarray, np.ndarray]:
+        from ..sampling.rbm_moments import pattern_probabilities
+
         if ic != 0:
             raise ValueError(f"the Rössler experiment has one initial condition; got ic={ic}")
         rng = np.random.default_rng([self.seed, int(step), int(ic)])
@@ -384,9 +389,11 @@ class RosslerEstimator:
         # chain t·batch + b: data lattice rows[b] at timepoint timepoints[t], parameters θ(t)
         data = self.lattices[rows[None, :], timepoints[:, None]].reshape(n_w * self.batch, -1)
         theta = np.asarray(theta, dtype=float)
-        awake = self.mean_moments(theta, data)
+        # p(h|pattern) of the window's θ: shared by the wake and the sleep moments
+        p = pattern_probabilities(self.model, theta) if self.fast else None
+        awake = self.mean_moments(theta, data, p)
         sleep = self.sleep(theta, self.batch, int(step) * n_w * self.batch)
-        return awake, self.mean_moments(theta, sleep)
+        return awake, self.mean_moments(theta, sleep, p)
 
 
 def train_rossler(config: RosslerConfig, lattices: np.ndarray, *,

@@ -100,7 +100,9 @@ def save_checkpoint(path: str | Path, step: int, records: list[dict], dynamics: 
                      "dynamics": json.dumps(dynamics.to_attrs()),
                      "record_keys": json.dumps(list(records[0]) if records else []),
                      "settings": json.dumps(dict(settings or {}), sort_keys=True)})
-    save_dataset(ds.merge(_records_dataset(records)), path)
+    # uncompressed: a checkpoint is rewritten many times and read once; zlib cost 1.2 s for a
+    # 10 000-step history (24 MB) and saved 5 % of the size
+    save_dataset(ds.merge(_records_dataset(records)), path, compress=False)
 
 
 def _records_dataset(records: list[dict]) -> xr.Dataset:

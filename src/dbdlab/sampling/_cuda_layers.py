@@ -124,8 +124,10 @@ def _run(launcher: Launcher, model: BoltzmannMachine, biases, weights,
         return None
     layout = _layout(model)
     # the tables are built on the host by the NumPy sampler's code (exactness: see _numba_layers)
-    table, table_start = _tables(model, [to_numpy(b) for b in biases],
-                                 [to_numpy(w) for w in weights], sequence)
+    table, table_start, rows = _tables(model, [to_numpy(b) for b in biases],
+                                       [to_numpy(w) for w in weights], sequence)
+    if len(table) > 1:  # the device kernel reads one row per chain
+        table = table[rows]
     tables = {"table": xp.asarray(np.ascontiguousarray(table)),
               "table_start": xp.asarray(table_start)}
     n_chains = int(keys.shape[0])

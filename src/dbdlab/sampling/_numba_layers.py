@@ -412,22 +412,20 @@ def _draw_layer(row, base, n, key, patterns, uniforms, tab, t0, m, code_of):
 
 @njit(parallel=True, cache=True)
 def _sweeps_kernel(state, keys, first_sweep, n_sweeps, sequence, keys_are_layer_keys,
-                   lay, use_box, buffer_size, n_species, table, table_start):
+                   lay, use_box, buffer_size, n_species, table, table_rows, table_start):
     """Run ``n_sweeps`` sweeps (layers updated in ``sequence`` order) of every chain in place.
 
     ``state`` is ``(n_chains, row_length)`` uint8 and the neighbour positions are uint32:
-    unsigned indices need no negative-index fix-up.  ``lay`` is :meth:`_Layout.kernel_arrays`.
-    With ``keys_are_layer_keys`` the keys are already the per-chain keys of a single layer
-    update (the :func:`~dbdlab.sampling.sample_layer_given_neighbours` hook).
+    unsigned indices need no negative-index fix-up.  ``lay`` is :meth:`_Layout.kernel_arrays`;
+    chain ``c`` reads table row ``table_rows[c]``.  With ``keys_are_layer_keys`` the keys are
+    already the per-chain keys of a single layer update (the
+    :func:`~dbdlab.sampling.sample_layer_given_neighbours` hook).
     """
     n_chains = state.shape[0]
     offsets, n_units, code_of = lay[0], lay[1], lay[13]
-    # row of the table: the chain's own (per-chain θ) or the shared one; int64 arithmetic
-    # throughout (a prange index may be typed unsigned, and uint64 op int64 gives float64)
-    t_stride = np.int64(1) if table.shape[0] > 1 else np.int64(0)
     for c in prange(n_chains):
         row = state[c]
-        tab = table[np.int64(c) * t_stride]
+        tab = table[table_rows[c]]
         patterns = np.empty(buffer_size, dtype=np.int64)
         uniforms = np.empty(buffer_size, dtype=np.float64)
         buf_a = np.empty(buffer_size, dtype=np.int64)
@@ -469,29 +467,35 @@ _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _tables(model: BoltzmannMachine, biases, weights, sequence: Sequence[int],
-            cumulative: bool = True):
+            cumulative: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pattern tables of one call: ``(table, start, rows)``.
+
+    ``table`` has one row per *distinct* θ (per-chain θ often repeats, e.g. a batch of chains
+    per timepoint; rows compared bit for bit) and chain ``c`` reads row ``rows[c]``; for one
+    shared θ, ``table`` has one row and ``rows`` is ``[0]`` (every chain reads it).
+    """
     key = (tuple(sorted(set(sequence))), cumulative, np.shape(biases[0]),
            b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
                     for a in (*biases, *weights)))
     cached = _TABLES.get(model)
     if cached is not None and cached[0] == key:
-        return cached[1], cached[2]
+        return cached[1]
+    rows = np.zeros(1, dtype=np.int64)
     if np.ndim(biases[0]) == 2 and len(biases[0]) > 1:
-        # per-chain θ often repeats (e.g. a batch of chains per timepoint): one table per
-        # distinct θ (bit for bit), then one row per chain
         flat = np.concatenate([np.ascontiguousarray(a, dtype=np.float64).reshape(len(a), -1)
                                for a in (*biases, *weights)], axis=1)
-        rows = np.ascontiguousarray(flat).view(np.dtype((np.void, 8 * flat.shape[1])))[:, 0]
-        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-        if len(first) < len(rows):
-            table, start = pattern_tables(model, [b[first] for b in biases],
-                                          [w[first] for w in weights], sequence, cumulative)
-            table = table[inverse.reshape(-1)]
-            _TABLES[model] = (key, table, start)
-            return table, start
+        keys = np.ascontiguousarray(flat).view(np.dtype((np.void, 8 * flat.shape[1])))[:, 0]
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        biases, weights = [b[first] for b in biases], [w[first] for w in weights]
+        rows = inverse.reshape(-1).astype(np.int64)
     table, start = pattern_tables(model, biases, weights, sequence, cumulative)
-    _TABLES[model] = (key, table, start)
-    return table, start
+    _TABLES[model] = (key, (table, start, rows))
+    return table, start, rows
+
+
+def _chain_rows(rows: np.ndarray, n_chains: int) -> np.ndarray:
+    """The table row of every chain (``rows`` of :func:`_tables`, broadcast for shared θ)."""
+    return rows if len(rows) == n_chains else np.zeros(n_chains, dtype=np.int64)
 
 
 def _is_codes(state: Array) -> bool:
@@ -521,7 +525,7 @@ def _run(model: BoltzmannMachine, biases, weights, layers: Sequence[Array], keys
     if not applies(model, layers, sequence, n_rows):
         return None
     layout = _layout(model)
-    table, table_start = _tables(model, biases, weights, sequence)
+    table, table_start, rows = _tables(model, biases, weights, sequence)
     n_chains = int(keys.shape[0])
     state = np.zeros((n_chains, layout.row_length), dtype=np.uint8)
     for l in _needed(model, sequence):
@@ -531,7 +535,7 @@ def _run(model: BoltzmannMachine, biases, weights, layers: Sequence[Array], keys
         _sweeps_kernel(state, np.ascontiguousarray(keys, dtype=np.uint64), int(first_sweep),
                        int(n_sweeps), np.asarray(sequence, dtype=np.int64), keys_are_layer_keys,
                        layout.kernel_arrays(), _use_box(layout), layout.buffer_size,
-                       layout.n_species, table, table_start)
+                       layout.n_species, table, _chain_rows(rows, n_chains), table_start)
     return {l: state[:, layout.offsets[l]:layout.offsets[l] + layout.n_units[l]].astype(np.int8)
             for l in set(sequence)}
 
@@ -587,16 +591,15 @@ def sample_layer_numba(model: BoltzmannMachine, biases: Sequence[Array],
 
 @njit(parallel=True, cache=True)
 def _mean_field_kernel(state, sequence, lay, use_box, buffer_size, n_species, table,
-                       table_start, out):
+                       table_rows, table_start, out):
     """Probabilities of the layers in ``sequence`` given the binary ``state``, from the tables.
 
     Every layer reads the unchanged ``state`` (a parallel step); layer ``sequence[g]``'s
     probabilities go to ``out[g][c, i·M + α]``.
     """
-    t_stride = np.int64(1) if table.shape[0] > 1 else np.int64(0)
     for c in prange(state.shape[0]):
         row = state[c]
-        tab = table[np.int64(c) * t_stride]
+        tab = table[table_rows[c]]
         patterns = np.empty(buffer_size, dtype=np.int64)
         buf_a = np.empty(buffer_size, dtype=np.int64)
         buf_b = np.empty(buffer_size, dtype=np.int64)
@@ -626,7 +629,7 @@ def mean_field_numba(model: BoltzmannMachine, biases: Sequence[Array], weights: 
     if not sequence or not applies(model, layers, sequence, n_rows):
         return None
     layout = _layout(model)
-    table, table_start = _tables(model, biases, weights, sequence, cumulative=False)
+    table, table_start, rows = _tables(model, biases, weights, sequence, cumulative=False)
     n_chains = int(np.shape(layers[sequence[0]])[0])
     state = np.zeros((n_chains, layout.row_length), dtype=np.uint8)
     for l in _needed(model, sequence):
@@ -634,7 +637,7 @@ def mean_field_numba(model: BoltzmannMachine, biases: Sequence[Array], weights: 
     out = tuple(np.empty((n_chains, int(layout.n_units[l] * layout.n_species[l])))
                 for l in sequence)
     _mean_field_kernel(state, np.asarray(sequence, dtype=np.int64), layout.kernel_arrays(),
-                       _use_box(layout), layout.buffer_size, layout.n_species, table, table_start,
-                       out)
+                       _use_box(layout), layout.buffer_size, layout.n_species, table,
+                       _chain_rows(rows, n_chains), table_start, out)
     return {l: p.reshape(n_chains, int(layout.n_units[l]), int(layout.n_species[l]))
             for l, p in zip(sequence, out, strict=True)}

@@ -42,6 +42,7 @@ from .conditionals import probabilities_from_activations
 
 __all__ = [
     "moments_from_histograms",
+    "pattern_probabilities",
     "pattern_histograms",
     "kernel_applies",
     "probability_table",
@@ -150,20 +151,35 @@ def pattern_histograms(model: BoltzmannMachine, visible: Any) -> np.ndarray:
     return hist[:, possible].astype(np.float64)
 
 
+def pattern_probabilities(model: BoltzmannMachine, theta: Any) -> np.ndarray:
+    """``p(h_α = 1 | pattern)`` of every possible pattern, ``(n, n_patterns, M_h)``.
+
+    ``theta`` ``(n_theta,)`` (``n = 1``) or ``(n, n_theta)``; patterns in the order of
+    :func:`pattern_histograms`.
+    """
+    _, _, counts = _pattern_table(model)
+    theta = np.atleast_2d(np.asarray(model.check_theta(theta), dtype=np.float64))
+    biases, weights = model.unpack_theta(theta)
+    return probabilities_from_activations(biases[1][:, None, :] + counts @ weights[0])
+
+
 def moments_from_histograms(model: BoltzmannMachine, theta: Any, hist: np.ndarray,
-                            visible_counts: np.ndarray) -> np.ndarray:
+                            visible_counts: np.ndarray,
+                            probabilities: np.ndarray | None = None) -> np.ndarray:
     """``M(v, p(h|v))`` from pattern histograms (:func:`pattern_histograms`) and visible counts.
 
     ``theta`` ``(n_theta,)`` or ``(n, n_theta)``, ``hist`` ``(n, n_patterns)`` and
     ``visible_counts`` ``(n, M_v)`` (species counts) may be per chain or averaged over chains.
+    ``probabilities`` (:func:`pattern_probabilities` of ``theta``) saves their evaluation when
+    several histograms share one θ (e.g. the wake and sleep phases of a step).
     """
     _, _, counts = _pattern_table(model)
     hist = np.asarray(hist, dtype=np.float64)
-    theta = np.asarray(model.check_theta(theta), dtype=np.float64)
-    theta = np.broadcast_to(theta, (hist.shape[0], model.n_theta))
-    biases, weights = model.unpack_theta(theta)
-    # activations of every pattern, per row: (n, n_patterns, M_h)
-    p = probabilities_from_activations(biases[1][:, None, :] + counts @ weights[0])
+    if probabilities is None:
+        theta = np.asarray(model.check_theta(theta), dtype=np.float64)
+        probabilities = pattern_probabilities(
+            model, np.broadcast_to(theta, (hist.shape[0], model.n_theta)))
+    p = np.broadcast_to(probabilities, (hist.shape[0], *np.shape(probabilities)[1:]))
     weighted = hist[:, :, None] * p
     out = np.empty((hist.shape[0], model.n_theta))
     out[:, model.bias_slices[0]] = visible_counts
