@@ -102,7 +102,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "eval_every": 2,
             "eval_samples": 100,
             "sweep_timepoints": [0, 20, 50, 100, 200],
-            "checkpoint_every": 250,
+            "checkpoint_every": 1000,
         },
         "05_lotka_volterra_dbm": {"profile": "paper", "train_steps": 980, "eval_chains": 100,
                                   "eval_every": 10, "checkpoint_every": 50},
