@@ -98,7 +98,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "train_steps": 10000,
             "shift_every": 100,
             "full_shift_every": 41,
-            "runs": ["batch5", "batch1", "full", "open"],
+            "runs": ["batch5", "batch1", "full", "open", "bug"],
             "eval_every": 2,
             "eval_samples": 100,
             "sweep_timepoints": [0, 20, 50, 100, 200],
