@@ -161,3 +161,18 @@ def test_bad_input():
     est = CenteredDBMEstimator(model, lat, CENTERS)
     with pytest.raises(ValueError, match="timepoints"):
         est(_theta(2), np.array([13, 14]), 0, 1)
+
+
+def test_changed_rows_finds_edits_new_rows_and_nan():
+    from dbdlab.learn.incremental import _changed_rows
+
+    old = np.arange(12.0).reshape(4, 3)
+    now = np.vstack([old, np.zeros((2, 3)), [[0.0, 0.0, 1e-300]]])
+    assert _changed_rows(now, old).tolist() == [6]  # new rows count only if nonzero
+    now[1, 2] = -now[1, 2]
+    now[3, 0] = np.nan
+    assert _changed_rows(now, old).tolist() == [1, 3, 6]
+    np.testing.assert_array_equal(
+        _changed_rows(now, old),
+        np.flatnonzero(np.concatenate([np.any(now[:4] != old, axis=1),
+                                       np.any(now[4:] != 0.0, axis=1)])))

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..fem import HermiteField
 from ._integrate_numba import integrate_numba
@@ -33,6 +34,22 @@ class _Cache:
     theta: np.ndarray  # (n_sub + 1, n_theta)
     cells: np.ndarray  # (n_sub, d): cell of the point every substep evaluated F at
     fields: dict  # name -> (field object, coefficient snapshot)
+
+
+@njit(cache=True)
+def _changed_rows(now: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Rows of ``now`` that differ from the snapshot ``old``; rows created since (beyond
+    ``len(old)``) count if they are not all zero.  NaN counts as a change."""
+    n_old = old.shape[0]
+    out = np.empty(now.shape[0], dtype=np.int64)
+    count = 0
+    for i in range(now.shape[0]):
+        for j in range(now.shape[1]):
+            if (now[i, j] != old[i, j]) if i < n_old else (now[i, j] != 0.0):
+                out[count] = i
+                count += 1
+                break
+    return out[:count]
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
@@ -55,13 +72,19 @@ class IncrementalIntegrator:
 
     def __init__(self) -> None:
         self._caches: dict[bytes, _Cache] = {}
+        self._same_grid: list[HermiteField] = []  # fields last found to share one grid
         self.recomputed = 0
 
-    @staticmethod
-    def _shared_grid(fields: list[HermiteField]) -> bool:
+    def _shared_grid(self, fields: list[HermiteField]) -> bool:
+        # a field's grid is fixed at construction: the same objects need no second check
+        if len(fields) == len(self._same_grid) and \
+                all(a is b for a, b in zip(fields, self._same_grid, strict=True)):
+            return True
         first = fields[0]
-        return all(np.array_equal(f.cell_sizes, first.cell_sizes) and
-                   np.array_equal(f.origin, first.origin) for f in fields[1:])
+        shared = all(np.array_equal(f.cell_sizes, first.cell_sizes) and
+                     np.array_equal(f.origin, first.origin) for f in fields[1:])
+        self._same_grid = list(fields) if shared else []
+        return shared
 
     def __call__(self, dynamics: Dynamics, fields: Mapping[str, HermiteField],
                  theta0, n_timepoints: int) -> Trajectory:
@@ -108,12 +131,9 @@ class IncrementalIntegrator:
             old_field, old = cache.fields.get(name, (None, None))
             if old_field is not field_:
                 return 0  # a different field object (e.g. restored from a checkpoint)
-            now = field_.coefficients
-            rows = np.flatnonzero(np.any(now[: len(old)] != old, axis=1))
-            fresh = len(old) + np.flatnonzero(np.any(now[len(old):] != 0.0, axis=1))
-            rows = np.concatenate([rows, fresh])
+            rows = _changed_rows(field_._coeffs[: field_.n_vertices], old)
             if rows.size:
-                changed.append(field_.vertices[rows])
+                changed.append(field_._vertices[rows])
         if not changed or cache.cells.shape[0] == 0:
             return cache.theta.shape[0] - 1
         vertices = np.concatenate(changed)
