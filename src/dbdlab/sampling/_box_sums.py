@@ -42,7 +42,9 @@ __all__ = ["box_plan", "box_sum", "box_sum_reference"]
 PERIODIC_LOWER, PERIODIC_UPPER, OPEN_LOWER, OPEN_UPPER = 0, 1, 2, 3
 
 
+@njit(cache=True)
 def _axis_length(n: int, mode: int) -> int:
+    """Length ``n'`` of an axis of length ``n`` after one box pass of ``mode``."""
     return n - 1 if mode == OPEN_LOWER else n + 1 if mode == OPEN_UPPER else n
 
 
@@ -145,9 +147,10 @@ def _box_pass(src, dst, outer, n, inner, mode):
     slices that wrap are redone per ``outer`` block.  Open modes: for each ``outer`` index the
     axis and everything inside it is one contiguous block.  Returns ``n'``.
     """
-    new = n - 1 if mode == OPEN_LOWER else n + 1 if mode == OPEN_UPPER else n
-    block = (n - 1) * inner  # the x ± 1 pairs that need no wrap
-    last = (n - 1) * inner   # start of the last slice x = n − 1
+    new = _axis_length(n, mode)
+    # (n − 1)·inner: the length of the x ± 1 pairs that need no wrap, and the start of the
+    # last slice x = n − 1
+    last = (n - 1) * inner
     total = outer * n * inner
     if mode == PERIODIC_LOWER:  # v(x) + v(x − 1 mod n)
         _add(dst, inner, src, inner, 0, total - inner)
@@ -164,10 +167,10 @@ def _box_pass(src, dst, outer, n, inner, mode):
             s = o * n * inner
             d = o * new * inner
             if mode == OPEN_LOWER:  # v(x) + v(x + 1), x < n − 1
-                _add(dst, d, src, s, s + inner, block)
+                _add(dst, d, src, s, s + inner, last)
             else:  # v(x)[x < n] + v(x − 1)[x ≥ 1], x ≤ n
                 _copy(dst, d, src, s, inner)
-                _add(dst, d + inner, src, s + inner, s, block)
+                _add(dst, d + inner, src, s + inner, s, last)
                 _copy(dst, d + n * inner, src, s + last, inner)
     return new
 
